@@ -1,0 +1,5 @@
+// Package fsys is the warehouse filesystem: the few operations landfall needs
+// (create, sync, close, atomic no-overwrite rename, list, remove, recover a
+// file left open by a dead writer), with a local backend and an HDFS one that
+// pass the same acceptance suite (Conformance).
+package fsys
