@@ -5,7 +5,7 @@ PKGS      := ./...
 STATICCHECK_VERSION := 2025.1.1
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build quickstart test lint fuzz bench e2e clean
+.PHONY: all build quickstart test test-deps lint fuzz bench e2e clean
 
 all: build
 
@@ -19,9 +19,18 @@ quickstart: build
 
 # The whole fast suite: unit, integration (kfake, embedded etcd, local FS),
 # crash and kill -9 tests. Real-cluster tests are `make e2e`.
-test: build
+test: build test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Tools the fast suite checks against (lzop, Apache ORC tools, pyarrow): each
+# e2e/deps/test-*.sh installs one if it is missing and caches it under .cache/.
+test-deps:
+	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done
+
+# Real Kafka, HDFS, Hive metastore and etcd on loopback, then the e2e tests.
+e2e: build
+	bash e2e/run.sh
 
 lint:
 	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
