@@ -1,0 +1,434 @@
+package lzo
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/adler32"
+	"hash/crc32"
+	"io"
+	"time"
+)
+
+// The lzop container: a header, then blocks of at most MaxBlockSize
+// uncompressed bytes, each compressed on its own so that Hadoop can start
+// reading at any block (the .lzo.index lists where they start), then a
+// four-byte zero. All integers are big-endian.
+//
+//	header: magic[9] version:2 libVersion:2 versionNeeded:2 method:1 level:1
+//	        flags:4 [filter:4 if F_H_FILTER] mode:4 mtime:4 mtimeHigh:4
+//	        nameLen:1 name[nameLen] checksum:4
+//	        [extraLen:4 extra[extraLen] extraChecksum:4 if F_H_EXTRA_FIELD]
+//	block:  uncompressedLen:4 (0 ends the file) compressedLen:4
+//	        [adler32(uncompressed) if F_ADLER32_D] [crc32(uncompressed) if F_CRC32_D]
+//	        [adler32(compressed) if F_ADLER32_C] [crc32(compressed) if F_CRC32_C]
+//	        data[compressedLen]
+//
+// The compressed-data checksums are present only when compressedLen <
+// uncompressedLen; an equal length means the block is stored as is because
+// compression did not shrink it.
+var magic = [9]byte{0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a}
+
+// Header flags, as lzop defines them.
+const (
+	FlagAdler32D     uint32 = 0x0001 // adler32 of uncompressed data per block
+	FlagAdler32C     uint32 = 0x0002 // adler32 of compressed data per block
+	FlagStdin        uint32 = 0x0004
+	FlagStdout       uint32 = 0x0008
+	FlagNameDefault  uint32 = 0x0010
+	FlagDOSish       uint32 = 0x0020
+	FlagHExtraField  uint32 = 0x0040 // an extra field follows the header
+	FlagHGMTDiff     uint32 = 0x0080
+	FlagCRC32D       uint32 = 0x0100 // crc32 of uncompressed data per block
+	FlagCRC32C       uint32 = 0x0200 // crc32 of compressed data per block
+	FlagMultipart    uint32 = 0x0400 // unsupported by lzop and Hadoop
+	FlagHFilter      uint32 = 0x0800 // unsupported by Hadoop
+	FlagHCRC32       uint32 = 0x1000 // header checksum is crc32, not adler32
+	FlagHPath        uint32 = 0x2000
+	flagOSUnix       uint32 = 0x03000000
+	flagsUnsupported        = FlagMultipart | FlagHFilter
+)
+
+// Compression methods in the header. Every one of them is LZO1X, which a
+// single decompressor reads; they name the compressor that produced it.
+const (
+	MethodLZO1X1   = 1 // lzop -2..-6
+	MethodLZO1X115 = 2 // lzop -1
+	MethodLZO1X999 = 3 // lzop -7..-9
+)
+
+const (
+	// lzopVersion is the lzop release whose format this writes (1.04, as
+	// Debian ships); versionNeeded 0x0940 is what lzop writes for LZO1X and
+	// what hadoop-lzo accepts (it refuses anything above 0x1010).
+	lzopVersion   = 0x1040
+	libVersion    = 0x20a0
+	versionNeeded = 0x0940
+
+	// MaxBlockSize is the largest uncompressed block lzop itself accepts;
+	// the reader refuses larger ones so that a corrupt length can't make it
+	// allocate more.
+	MaxBlockSize = 64 << 20
+
+	// DefaultBlockSize is lzop's block size: big enough for LZO's 48 KiB
+	// window to find its matches, small enough for fine-grained splits.
+	DefaultBlockSize = 256 << 10
+)
+
+// Header is the lzop file header.
+type Header struct {
+	Version       uint16
+	LibVersion    uint16
+	VersionNeeded uint16
+	Method        uint8
+	Level         uint8
+	Flags         uint32
+	Filter        uint32 // only with FlagHFilter
+	Mode          uint32
+	ModTime       time.Time
+	Name          string
+	Extra         []byte // only with FlagHExtraField
+}
+
+// checksumLens counts the per-block checksums the flags call for: of the
+// uncompressed data, and of the compressed data (present only when a block
+// is actually compressed).
+func checksumLens(flags uint32) (d, c int) {
+	if flags&FlagAdler32D != 0 {
+		d++
+	}
+	if flags&FlagCRC32D != 0 {
+		d++
+	}
+	if flags&FlagAdler32C != 0 {
+		c++
+	}
+	if flags&FlagCRC32C != 0 {
+		c++
+	}
+	return d, c
+}
+
+// appendHeader encodes h the way lzop does, with its checksum.
+func appendHeader(b []byte, h *Header) ([]byte, error) {
+	if len(h.Name) > 255 {
+		return b, fmt.Errorf("lzo: encode header: name is %d bytes, the limit is 255", len(h.Name))
+	}
+	if h.Flags&(flagsUnsupported|FlagHExtraField) != 0 {
+		return b, fmt.Errorf("lzo: encode header: flags %#x are not supported", h.Flags&(flagsUnsupported|FlagHExtraField))
+	}
+	b = append(b, magic[:]...)
+	start := len(b)
+	b = binary.BigEndian.AppendUint16(b, h.Version)
+	b = binary.BigEndian.AppendUint16(b, h.LibVersion)
+	b = binary.BigEndian.AppendUint16(b, h.VersionNeeded)
+	b = append(b, h.Method, h.Level)
+	b = binary.BigEndian.AppendUint32(b, h.Flags)
+	b = binary.BigEndian.AppendUint32(b, h.Mode)
+	mt := h.ModTime.Unix()
+	if h.ModTime.IsZero() || mt < 0 {
+		mt = 0
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(mt))
+	b = binary.BigEndian.AppendUint32(b, uint32(uint64(mt)>>32))
+	b = append(b, byte(len(h.Name)))
+	b = append(b, h.Name...)
+	var sum uint32
+	if h.Flags&FlagHCRC32 != 0 {
+		sum = crc32.ChecksumIEEE(b[start:])
+	} else {
+		sum = adler32.Checksum(b[start:])
+	}
+	return binary.BigEndian.AppendUint32(b, sum), nil
+}
+
+// WriterOption configures a Writer.
+type WriterOption func(*writerConfig)
+
+type writerConfig struct {
+	blockSize int
+	flags     uint32
+	modTime   time.Time
+	name      string
+	mode      uint32
+}
+
+func defaultWriterConfig() writerConfig {
+	return writerConfig{
+		blockSize: DefaultBlockSize,
+		// Checksums of both the data and the compressed bytes: the second
+		// lets a compactor that copies blocks verify them without
+		// decompressing.
+		flags: FlagAdler32D | FlagAdler32C,
+		mode:  0o100644,
+	}
+}
+
+// WithBlockSize sets the uncompressed size of each block, between 1 byte and
+// MaxBlockSize; the default is 256 KiB, like lzop's. Smaller blocks split
+// finer and compress worse.
+func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockSize = n } }
+
+// WithChecksums sets which per-block checksums are written, as a
+// combination of FlagAdler32D, FlagCRC32D, FlagAdler32C and FlagCRC32C. The
+// default is FlagAdler32D|FlagAdler32C.
+func WithChecksums(flags uint32) WriterOption {
+	return func(c *writerConfig) {
+		const mask = FlagAdler32D | FlagCRC32D | FlagAdler32C | FlagCRC32C
+		c.flags = c.flags&^mask | flags&mask
+	}
+}
+
+// WithModTime sets the modification time in the header (lzop restores it on
+// decompression); the default is the zero time, stored as 0, which keeps
+// output reproducible.
+func WithModTime(t time.Time) WriterOption { return func(c *writerConfig) { c.modTime = t } }
+
+// WithName sets the original file name in the header (at most 255 bytes).
+func WithName(name string) WriterOption { return func(c *writerConfig) { c.name = name } }
+
+func (c *writerConfig) validate() error {
+	if c.blockSize < 1 || c.blockSize > MaxBlockSize {
+		return fmt.Errorf("lzo: block size %d is out of range: want 1..%d", c.blockSize, MaxBlockSize)
+	}
+	if len(c.name) > 255 {
+		return fmt.Errorf("lzo: file name is %d bytes, the limit is 255", len(c.name))
+	}
+	return nil
+}
+
+// Writer compresses a stream into an lzop file and records where each block
+// starts, so that the .lzo.index costs no second pass over the file. Each
+// block goes to the underlying writer in one Write call.
+//
+// Errors are sticky: after a failed Write, every later call returns the same
+// error, because the file has a hole that no retry can fill.
+type Writer struct {
+	w       io.Writer
+	cfg     writerConfig
+	buf     []byte // uncompressed bytes of the block being filled
+	scratch *scratch
+	release func(*scratch) // returns scratch to its pool, if it came from one
+	offset  int64          // bytes written to w so far
+	index   []byte         // big-endian offsets of the blocks written
+	err     error
+	closed  bool
+	dChecks int
+	cChecks int
+}
+
+// scratch is what a Writer needs only while it compresses a block; it is
+// pooled so that hundreds of open part files don't each hold it.
+type scratch struct {
+	c   Compressor
+	out []byte
+}
+
+var errClosed = errors.New("lzo: writer is closed")
+
+// NewWriter writes the lzop header to w and returns a Writer for the data.
+func NewWriter(w io.Writer, opts ...WriterOption) (*Writer, error) {
+	cfg := defaultWriterConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return newWriter(w, cfg, nil, nil)
+}
+
+func newWriter(w io.Writer, cfg writerConfig, s *scratch, release func(*scratch)) (*Writer, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if s == nil {
+		s = new(scratch)
+	}
+	zw := &Writer{w: w, cfg: cfg, scratch: s, release: release}
+	zw.dChecks, zw.cChecks = checksumLens(cfg.flags)
+	hdr := Header{
+		Version:       lzopVersion,
+		LibVersion:    libVersion,
+		VersionNeeded: versionNeeded,
+		Method:        MethodLZO1X1,
+		Level:         1,
+		Flags:         cfg.flags | flagOSUnix,
+		Mode:          cfg.mode,
+		ModTime:       cfg.modTime,
+		Name:          cfg.name,
+	}
+	b, err := appendHeader(nil, &hdr)
+	if err != nil {
+		return nil, err
+	}
+	if err := zw.write(b); err != nil {
+		return nil, err
+	}
+	return zw, nil
+}
+
+func (z *Writer) write(b []byte) error {
+	n, err := z.w.Write(b)
+	z.offset += int64(n)
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		z.err = fmt.Errorf("lzo: write block at offset %d: %w", z.offset-int64(n), err)
+		return z.err
+	}
+	return nil
+}
+
+// Write compresses p. Whole blocks are written as soon as they fill; the
+// rest waits in memory for the next Write or Close.
+func (z *Writer) Write(p []byte) (int, error) {
+	if z.err != nil {
+		return 0, z.err
+	}
+	if z.closed {
+		return 0, errClosed
+	}
+	n := len(p)
+	bs := z.cfg.blockSize
+	for len(p) > 0 {
+		if len(z.buf) == 0 && len(p) >= bs {
+			// A whole block straight from the caller's slice: no copy.
+			if err := z.writeBlock(p[:bs]); err != nil {
+				return n - len(p), err
+			}
+			p = p[bs:]
+			continue
+		}
+		if z.buf == nil {
+			// Grow as data arrives: a part file that gets a few records
+			// doesn't pay for a whole block.
+			z.buf = make([]byte, 0, min(bs, 4096))
+		}
+		k := min(bs-len(z.buf), len(p))
+		z.buf = append(z.buf, p[:k]...)
+		p = p[k:]
+		if len(z.buf) == bs {
+			if err := z.writeBlock(z.buf); err != nil {
+				return n - len(p), err
+			}
+			z.buf = z.buf[:0]
+		}
+	}
+	return n, nil
+}
+
+// writeLine appends rec and a newline, the way Write would, without making
+// the caller build the line in a buffer of its own.
+func (z *Writer) writeLine(rec []byte) error {
+	if n := len(z.buf) + len(rec) + 1; n <= cap(z.buf) && n <= z.cfg.blockSize && !z.closed && z.err == nil {
+		z.buf = append(z.buf, rec...)
+		z.buf = append(z.buf, '\n')
+		if len(z.buf) == z.cfg.blockSize {
+			if err := z.writeBlock(z.buf); err != nil {
+				return err
+			}
+			z.buf = z.buf[:0]
+		}
+		return nil
+	}
+	if _, err := z.Write(rec); err != nil {
+		return err
+	}
+	_, err := z.Write([]byte{'\n'})
+	return err
+}
+
+// Flush writes the buffered data as a (short) block, so that what was
+// written so far is readable from the underlying writer. Blocks are
+// independent: flushing often costs compression ratio, nothing else.
+func (z *Writer) Flush() error {
+	if z.err != nil {
+		return z.err
+	}
+	if z.closed {
+		return errClosed
+	}
+	if len(z.buf) == 0 {
+		return nil
+	}
+	err := z.writeBlock(z.buf)
+	z.buf = z.buf[:0]
+	return err
+}
+
+func (z *Writer) writeBlock(data []byte) error {
+	s := z.scratch
+	hdrLen := 8 + 4*(z.dChecks+z.cChecks)
+	out := s.out[:0]
+	if need := hdrLen + CompressBound(len(data)); cap(out) < need {
+		out = make([]byte, 0, need)
+	}
+	out = out[:hdrLen]
+	out = s.c.Compress(out, data)
+	s.out = out
+	clen := len(out) - hdrLen
+	stored := clen >= len(data)
+	if stored {
+		clen = len(data)
+	}
+	h := out[:0]
+	h = binary.BigEndian.AppendUint32(h, uint32(len(data)))
+	h = binary.BigEndian.AppendUint32(h, uint32(clen))
+	f := z.cfg.flags
+	if f&FlagAdler32D != 0 {
+		h = binary.BigEndian.AppendUint32(h, adler32.Checksum(data))
+	}
+	if f&FlagCRC32D != 0 {
+		h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(data))
+	}
+	if stored {
+		// lzop stores a block as is when compression doesn't shrink it,
+		// and then writes no checksum of compressed data.
+		out = append(h, data...)
+	} else {
+		comp := out[hdrLen:]
+		if f&FlagAdler32C != 0 {
+			h = binary.BigEndian.AppendUint32(h, adler32.Checksum(comp))
+		}
+		if f&FlagCRC32C != 0 {
+			h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(comp))
+		}
+	}
+	z.index = binary.BigEndian.AppendUint64(z.index, uint64(z.offset))
+	if err := z.write(out); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Close writes the last block and the end marker. It does not close the
+// underlying writer. The file is complete only if Close returns nil.
+func (z *Writer) Close() error {
+	if z.closed {
+		return z.err
+	}
+	if err := z.Flush(); err != nil {
+		z.closed = true
+		z.releaseScratch()
+		return err
+	}
+	z.closed = true
+	z.releaseScratch()
+	var end [4]byte
+	return z.write(end[:])
+}
+
+func (z *Writer) releaseScratch() {
+	if z.release != nil && z.scratch != nil {
+		z.release(z.scratch)
+	}
+	z.scratch = nil
+	z.buf = nil
+}
+
+// Index returns the .lzo.index of what was written so far, in the format of
+// hadoop-lzo's LzoIndexer: the big-endian 8-byte offset of every block's
+// start. It is complete after Close. The slice must not be modified.
+func (z *Writer) Index() []byte { return z.index }
+
+// Offset is the number of bytes written to the underlying writer.
+func (z *Writer) Offset() int64 { return z.offset }
