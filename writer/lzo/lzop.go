@@ -65,10 +65,15 @@ const (
 	libVersion    = 0x20a0
 	versionNeeded = 0x0940
 
-	// MaxBlockSize is the largest uncompressed block lzop itself accepts;
+	// MaxBlockSize is the largest uncompressed block lzop's format allows;
 	// the reader refuses larger ones so that a corrupt length can't make it
 	// allocate more.
 	MaxBlockSize = 64 << 20
+
+	// MaxWriteBlockSize is the largest block the Writer makes: the lzop
+	// tool is compiled with 256 KiB buffers and refuses bigger blocks
+	// ("block size too small -- recompile lzop").
+	MaxWriteBlockSize = 256 << 10
 
 	// DefaultBlockSize is lzop's block size: big enough for LZO's 48 KiB
 	// window to find its matches, small enough for fine-grained splits.
@@ -165,8 +170,8 @@ func defaultWriterConfig() writerConfig {
 }
 
 // WithBlockSize sets the uncompressed size of each block, between 1 byte and
-// MaxBlockSize; the default is 256 KiB, like lzop's. Smaller blocks split
-// finer and compress worse.
+// MaxWriteBlockSize; the default is that maximum, 256 KiB, like lzop's.
+// Smaller blocks split finer and compress worse.
 func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockSize = n } }
 
 // WithChecksums sets which per-block checksums are written, as a
@@ -188,8 +193,8 @@ func WithModTime(t time.Time) WriterOption { return func(c *writerConfig) { c.mo
 func WithName(name string) WriterOption { return func(c *writerConfig) { c.name = name } }
 
 func (c *writerConfig) validate() error {
-	if c.blockSize < 1 || c.blockSize > MaxBlockSize {
-		return fmt.Errorf("lzo: block size %d is out of range: want 1..%d", c.blockSize, MaxBlockSize)
+	if c.blockSize < 1 || c.blockSize > MaxWriteBlockSize {
+		return fmt.Errorf("lzo: block size %d is out of range: want 1..%d (lzop can't read bigger blocks)", c.blockSize, MaxWriteBlockSize)
 	}
 	if len(c.name) > 255 {
 		return fmt.Errorf("lzo: file name is %d bytes, the limit is 255", len(c.name))
