@@ -1,0 +1,165 @@
+// Command landfall streams one Kafka topic into a Hive table, exactly once.
+//
+//	landfall run --config landfall.yaml
+//	landfall quickstart [--duration 75s] [--dir out/quickstart] [--format text]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // partition time zones must not depend on the host's zoneinfo
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	committer.Version = version
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = cmdRun(os.Args[2:])
+	case "quickstart":
+		err = cmdQuickstart(os.Args[2:])
+	case "version":
+		fmt.Println("landfall", version)
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "landfall: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "landfall:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  landfall run --config landfall.yaml   run against Kafka, etcd and a warehouse
+  landfall quickstart [flags]           run on an embedded default (no cluster needed)
+  landfall version
+`)
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	cfgPath := fs.String("config", "landfall.yaml", "configuration file")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	_ = fs.Parse(args)
+	cfg, err := committer.LoadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(os.Stderr, *logLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, cfg, log, nil)
+}
+
+func newLogger(w *os.File, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// run wires the real clients and runs the pipeline until ctx is done.
+// started, if set, receives the pipeline once it owns the logid.
+func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started func(*committer.Pipeline)) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.Metrics.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("metrics", "listen", ln.Addr().String())
+	}
+
+	endpoints := cfg.Etcd.Endpoints
+	if endpoints[0] == "embedded" {
+		e, err := state.StartEmbedded(cfg.Etcd.EmbeddedDir, 0, 0)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		endpoints = []string{e.URL()}
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.Etcd.DialTimeout, Logger: nopZap()})
+	if err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	defer cli.Close()
+
+	wfs, err := fsys.Open(cfg.Warehouse.URI)
+	if err != nil {
+		return fmt.Errorf("warehouse.uri: %w", err)
+	}
+	defer wfs.Close()
+	format, err := newFormat(cfg.Format)
+	if err != nil {
+		return err
+	}
+
+	log.Info("acquiring ownership", "logid", cfg.LogID)
+	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	defer store.Close()
+	log.Info("owner", "logid", cfg.LogID)
+
+	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: format, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(p)
+	}
+	err = p.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// newFormat builds the writer format named in the config.
+func newFormat(c committer.FormatConfig) (writer.Format, error) {
+	switch c.Name {
+	case "text":
+		return writer.NewText(c.Compression)
+	}
+	return nil, fmt.Errorf("format.name: %q is not available in this build (want text)", c.Name)
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/committer"
+)
+
+// cmdQuickstart runs landfall on an embedded default: an in-process Kafka
+// (kfake) fed by a generator that replays a simulated day of logs on an
+// accelerated clock, an embedded etcd, and a local warehouse.
+func cmdQuickstart(args []string) error {
+	fl := flag.NewFlagSet("quickstart", flag.ExitOnError)
+	duration := fl.Duration("duration", 75*time.Second, "how long to run")
+	dir := fl.String("dir", "out/quickstart", "where the warehouse, etcd data and logs go")
+	format := fl.String("format", "text", "text (lzo and orc when built in)")
+	compression := fl.String("compression", "none", "text compression: none or zstd")
+	rate := fl.Int("rate", 20000, "records per second the generator produces")
+	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
+	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
+	_ = fl.Parse(args)
+
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(abs, "landfall.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := newLogger(logFile, "info")
+
+	const topic = "quickstart_logs"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(*partitions), topic))
+	if err != nil {
+		return fmt.Errorf("start in-process kafka: %w", err)
+	}
+	defer cluster.Close()
+
+	table := filepath.Join(abs, "warehouse", "quickstart.db", "logs")
+	cfgText := fmt.Sprintf(`
+logid: quickstart
+kafka: {brokers: [%s], topic: %s}
+etcd: {endpoints: [embedded], embedded_dir: %s, lease_ttl: 2s}
+warehouse: {uri: "file://%s"}
+table: {database: quickstart, name: logs}
+format: {name: %s, compression: %s}
+event_time: {field: ts, format: epoch_ms, timezone: Asia/Shanghai}
+partition: {pattern: "log_date={yyyyMMdd}/log_hour={HH}"}
+checkpoint: {interval: 2s}
+watermark: {out_of_orderness: 2m}
+metrics: {listen: "127.0.0.1:0"}
+`, strings.Join(cluster.ListenAddrs(), ","), topic, filepath.Join(abs, "etcd"), table, *format, *compression)
+	cfg, err := committer.ParseConfig([]byte(cfgText))
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *duration)
+	defer cancel()
+
+	// The simulated day is the 24 hours before the current hour, so that
+	// when it is over the stream-break clock commits its last hours.
+	dayStart := time.Now().Truncate(time.Hour).Add(-24 * time.Hour)
+	speed := float64(24*time.Hour) / float64(*day)
+	fmt.Printf("landfall quickstart: %s of traffic replayed in %s (%.0fx), %d records/s into %d Kafka partitions\n", dayStart.Format("2006-01-02 15:04 MST"), *day, speed, *rate, *partitions)
+	fmt.Printf("  warehouse %s\n  logs      %s\n", table, logFile.Name())
+
+	var wg sync.WaitGroup
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
+	var produced atomic.Int64
+	var genErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		genErr = generate(genCtx, cluster.ListenAddrs(), topic, dayStart, speed, *day, *rate, &produced)
+	}()
+
+	var pl *committer.Pipeline
+	var plMu sync.Mutex
+	start := time.Now()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		var last int64
+		lastAt := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				plMu.Lock()
+				p := pl
+				plMu.Unlock()
+				if p == nil {
+					continue
+				}
+				pr := p.Progress()
+				rate := float64(pr.Records-last) / now.Sub(lastAt).Seconds()
+				last, lastAt = pr.Records, now
+				wm := "-"
+				if !pr.Watermark.IsZero() {
+					wm = pr.Watermark.In(loc()).Format("01-02 15:04")
+				}
+				fmt.Printf("[%4.0fs] %8.0f rec/s  consumed %9d  invalid %5d  lag %7d  files/ckpt %3d  checkpoint #%d  watermark %s  partitions committed %d\n",
+					now.Sub(start).Seconds(), rate, pr.Records, pr.Invalid, pr.Lag, pr.OpenFiles, pr.Checkpoint, wm, pr.PartitionsCommitted)
+			}
+		}
+	}()
+
+	err = run(ctx, cfg, log, func(p *committer.Pipeline) {
+		plMu.Lock()
+		pl = p
+		plMu.Unlock()
+	})
+	stopGen()
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	if genErr != nil && !errors.Is(genErr, context.Canceled) {
+		return fmt.Errorf("generator: %w", genErr)
+	}
+	return summarize(table, produced.Load())
+}
+
+func loc() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.UTC
+	}
+	return l
+}
+
+// generate produces the simulated day at rate records per second.
+func generate(ctx context.Context, brokers []string, topic string, dayStart time.Time, speed float64, day time.Duration, rate int, produced *atomic.Int64) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	g := loggen.New(uint64(time.Now().UnixNano()))
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var sent int64
+	for {
+		select {
+		case <-ctx.Done():
+			return cl.Flush(context.Background())
+		case now := <-tick.C:
+			elapsed := now.Sub(start)
+			if elapsed >= day {
+				return cl.Flush(ctx) // the day is over: the stream breaks
+			}
+			want := int64(elapsed.Seconds() * float64(rate))
+			for ; sent < want; sent++ {
+				et := dayStart.Add(time.Duration(float64(elapsed) * speed))
+				v, _ := g.Next(nil, et)
+				cl.Produce(ctx, &kgo.Record{Topic: topic, Value: v}, func(_ *kgo.Record, err error) {
+					if err == nil {
+						produced.Add(1)
+					}
+				})
+			}
+		}
+	}
+}
+
+// summarize prints what landed.
+func summarize(table string, produced int64) error {
+	var parts []string
+	files, success := map[string]int{}, map[string]bool{}
+	err := filepath.WalkDir(table, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(table, p)
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		dir := filepath.Dir(rel)
+		if d.Name() == "_SUCCESS" {
+			success[dir] = true
+		} else if !strings.HasPrefix(d.Name(), ".") {
+			if files[dir] == 0 {
+				parts = append(parts, dir)
+			}
+			files[dir]++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	for d := range success {
+		if files[d] == 0 {
+			parts = append(parts, d)
+		}
+	}
+	sort.Strings(parts)
+	done := 0
+	for _, d := range parts {
+		if success[d] {
+			done++
+		}
+	}
+	fmt.Printf("\nproduced %d records; %d partitions in %s, %d of them committed (_SUCCESS)\n", produced, len(parts), table, done)
+	for _, d := range parts {
+		mark := "open"
+		if success[d] {
+			mark = "_SUCCESS"
+		}
+		fmt.Printf("  %-36s %4d files  %s\n", d, files[d], mark)
+	}
+	return nil
+}

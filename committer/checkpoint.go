@@ -1,0 +1,471 @@
+package committer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer"
+)
+
+// Version is recorded in every file's metadata.
+var Version = "dev"
+
+type finalizeJob struct {
+	pf   state.PendingFile
+	part *writer.Part
+}
+
+// checkpoint rolls every open file, makes the new state durable under the
+// fencing lease, and hands the rolled files to the finalizer. Any error is
+// fatal: the caller stops and the next Run recovers from the last durable
+// checkpoint, so nothing half-done here is ever trusted.
+func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error {
+	start := p.now()
+	if err := p.fp(FPCheckpointStart); err != nil {
+		return err
+	}
+	seq := p.cp.Seq + 1
+	rolled, err := p.roll(seq)
+	if err != nil {
+		return err
+	}
+	newCommits := p.advance()
+
+	p.mu.Lock()
+	cp := *p.cp
+	cp.Seq = seq
+	cp.Pending = make([]state.PendingFile, 0, len(p.pending)+len(rolled))
+	for _, pf := range p.pending {
+		cp.Pending = append(cp.Pending, pf)
+	}
+	for _, j := range rolled {
+		cp.Pending = append(cp.Pending, j.pf)
+	}
+	cp.Commits = make([]state.Commit, 0, len(p.queue)+len(newCommits))
+	for _, q := range p.queue {
+		cp.Commits = append(cp.Commits, q.c)
+	}
+	cp.Commits = append(cp.Commits, newCommits...)
+	p.mu.Unlock()
+	sort.Slice(cp.Pending, func(i, j int) bool { return cp.Pending[i].Staging < cp.Pending[j].Staging })
+
+	if err := p.fp(FPBeforeSave); err != nil {
+		return err
+	}
+	if err := p.store.Save(ctx, &cp); err != nil {
+		// The write may or may not have applied; either way recovery
+		// decides from what etcd holds, and the rolled files stay for it.
+		return fmt.Errorf("checkpoint %d: %w", seq, err)
+	}
+	p.cp.Seq = seq
+	if err := p.fp(FPAfterSave); err != nil {
+		return err
+	}
+
+	// Only now may the files be renamed and the commits run: both are
+	// promised by a durable checkpoint.
+	p.mu.Lock()
+	for _, j := range rolled {
+		p.pending[j.pf.Staging] = j.pf
+		p.perPart[j.pf.Partition]++
+	}
+	for _, c := range newCommits {
+		p.queue = append(p.queue, &queued{c: c})
+	}
+	p.mu.Unlock()
+	for _, j := range rolled {
+		select {
+		case fin <- j:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.signal()
+	p.prune()
+
+	d := p.now().Sub(start)
+	p.m.checkpoints.Inc()
+	p.m.checkpointSeconds.Observe(d.Seconds())
+	p.m.files.Add(float64(len(rolled)))
+	p.m.watermark.Set(float64(p.cp.Watermark) / 1000)
+	p.progress.setCheckpoint(seq, p.now(), p.cp.Watermark, len(rolled))
+	p.log.Debug("checkpoint", "seq", seq, "files", len(rolled), "commits", len(newCommits), "watermark", time.UnixMilli(p.cp.Watermark).UTC(), "took", d)
+	return nil
+}
+
+// roll finishes every open part file and makes it durable. Syncs run in
+// parallel: with hundreds of open partitions on HDFS they dominate.
+func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
+	ops := make([]*openPart, 0, len(p.open))
+	for _, op := range p.open {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].dir < ops[j].dir })
+	jobs := make([]finalizeJob, len(ops))
+	errs := make([]error, len(ops))
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i, op := range ops {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r, err := op.part.Roll(p.fileMeta(op))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			ext := p.format.Ext()
+			if op.dir == invalidDir {
+				ext = p.invalid.Ext()
+			}
+			final := path.Join(op.dir, fmt.Sprintf("part-%s-%010d-%s-%04d%s", p.cfg.LogID, seq, p.token, i, ext))
+			jobs[i] = finalizeJob{part: op.part, pf: state.PendingFile{
+				Staging: op.part.Name(), Final: final, Size: r.Size, Rows: r.Rows,
+				Sidecars: r.Sidecars, Partition: op.dir,
+			}}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("roll part files: %w", err)
+	}
+	for i, op := range ops {
+		if op.sink {
+			continue
+		}
+		st := p.cp.Partitions[op.dir]
+		if st == nil {
+			b := p.boundOf(op.start)
+			st = &state.Partition{Start: b.start, End: b.end}
+			if op.late {
+				// A late record for a partition landfall no longer tracks
+				// (before the first cursor, or past retention).
+				st.Committed = true
+			}
+			p.cp.Partitions[op.dir] = st
+		}
+		r := op.part.Rows()
+		st.Files++
+		st.Rows += r
+		st.Bytes += jobs[i].pf.Size
+		if st.Offsets == nil {
+			st.Offsets = map[int32][2]int64{}
+		}
+		for part, rg := range op.offsets {
+			cur, ok := st.Offsets[part]
+			if !ok {
+				st.Offsets[part] = rg
+				continue
+			}
+			cur[0] = min(cur[0], rg[0])
+			cur[1] = max(cur[1], rg[1])
+			st.Offsets[part] = cur
+		}
+		if op.late && st.Committed {
+			p.lateDirty[op.dir] = true
+		}
+	}
+	clear(p.open)
+	p.last = nil
+	p.m.openFiles.Set(0)
+	return jobs, nil
+}
+
+func (p *Pipeline) fileMeta(op *openPart) map[string]string {
+	parts := make([]int32, 0, len(op.offsets))
+	for k := range op.offsets {
+		parts = append(parts, k)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	var b strings.Builder
+	for i, k := range parts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		r := op.offsets[k]
+		fmt.Fprintf(&b, "%d:%d-%d", k, r[0], r[1])
+	}
+	return map[string]string{
+		"landfall.version": Version,
+		"landfall.logid":   p.cfg.LogID,
+		"landfall.topic":   p.cfg.Kafka.Topic,
+		"landfall.offsets": b.String(),
+	}
+}
+
+// advance moves the watermark and the commit cursor and returns the commits
+// that become due: every partition (with data or not) whose end plus the
+// commit delay the watermark has passed, in order, and updates of committed
+// partitions that received late files.
+func (p *Pipeline) advance() []state.Commit {
+	cp := p.cp
+	if p.interval == 0 {
+		cp.IdleCheckpoints++
+	} else {
+		cp.IdleCheckpoints = 0
+	}
+	p.interval = 0
+	p.ckptNo++
+	ooo := p.cfg.Watermark.OutOfOrderness.Milliseconds()
+	wm := int64(math.MaxInt64)
+	active := false
+	for part, seen := range p.lastSeen {
+		if p.ckptNo-seen > p.cfg.Watermark.IdleCheckpoints {
+			continue // idle Kafka partition: don't let it hold the watermark back
+		}
+		active = true
+		wm = min(wm, cp.MaxEventTime[part]-ooo)
+	}
+	if active && wm > cp.Watermark {
+		cp.Watermark = wm
+	}
+	if cp.IdleCheckpoints >= p.cfg.Watermark.IdleCheckpoints && cp.CommitCursor != 0 {
+		// Stream break: no data anywhere, so processing time says how far
+		// event time has got.
+		if clock := p.now().UnixMilli() - ooo; clock > cp.Watermark {
+			cp.Watermark = clock
+		}
+	}
+	if cp.CommitCursor == 0 && p.minEvent != math.MaxInt64 {
+		cp.CommitCursor = p.boundOf(p.minEvent).start
+	}
+
+	var out []state.Commit
+	nowMs := p.now().UnixMilli()
+	delay := p.cfg.Commit.Delay.Milliseconds()
+	for n := 0; cp.CommitCursor != 0 && n < maxCommitsPerCheckpoint; n++ {
+		b := p.boundOf(cp.CommitCursor)
+		if b.end+delay > cp.Watermark {
+			break
+		}
+		st := cp.Partitions[b.path]
+		if st == nil {
+			st = &state.Partition{Start: b.start, End: b.end}
+			cp.Partitions[b.path] = st
+		}
+		st.Committed = true
+		out = append(out, p.newCommit(b.path, st, false, nowMs))
+		delete(p.lateDirty, b.path)
+		cp.CommitCursor = b.end
+	}
+	dirty := make([]string, 0, len(p.lateDirty))
+	for d := range p.lateDirty {
+		dirty = append(dirty, d)
+	}
+	sort.Strings(dirty)
+	for _, d := range dirty {
+		st := cp.Partitions[d]
+		out = append(out, p.newCommit(d, st, st.Commits > 0, nowMs))
+	}
+	clear(p.lateDirty)
+	return out
+}
+
+// maxCommitsPerCheckpoint bounds the work of one checkpoint after a long
+// outage or a watermark jump; the rest follow at the next checkpoints.
+const maxCommitsPerCheckpoint = 1000
+
+func (p *Pipeline) newCommit(dir string, st *state.Partition, update bool, nowMs int64) state.Commit {
+	st.Commits++
+	offs := make(map[int32][2]int64, len(st.Offsets))
+	for k, v := range st.Offsets {
+		offs[k] = v
+	}
+	return state.Commit{
+		Partition: dir,
+		Key:       p.cfg.LogID + "/" + dir + "/" + strconv.Itoa(st.Commits),
+		Update:    update,
+		Files:     st.Files, Rows: st.Rows, Bytes: st.Bytes,
+		Watermark: p.cp.Watermark, Queued: nowMs, Offsets: offs,
+	}
+}
+
+// prune forgets committed partitions older than the late-data retention.
+func (p *Pipeline) prune() {
+	horizon := p.cp.Watermark - p.cfg.Late.Retention.Milliseconds()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	queued := map[string]bool{}
+	for _, q := range p.queue {
+		queued[q.c.Partition] = true
+	}
+	for k, st := range p.cp.Partitions {
+		if st.Committed && st.End < horizon && !queued[k] {
+			delete(p.cp.Partitions, k)
+		}
+	}
+}
+
+// finalizer closes rolled files (slow on HDFS, so off the consume loop) and
+// renames them to their committed names: sidecars first, the data file last,
+// so that a reader never sees data without its index.
+func (p *Pipeline) finalizer(ctx context.Context, jobs <-chan finalizeJob) {
+	for j := range jobs {
+		if ctx.Err() != nil {
+			continue // crashed: leave everything for recovery
+		}
+		if err := p.finalize(ctx, j); err != nil {
+			p.fail(err)
+			continue
+		}
+	}
+}
+
+func (p *Pipeline) finalize(ctx context.Context, j finalizeJob) error {
+	if err := p.fp(FPBeforeClose); err != nil {
+		return err
+	}
+	if err := j.part.Close(); err != nil {
+		return err
+	}
+	if err := p.fp(FPBeforeRename); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := p.publish(j.pf); err != nil {
+		return err
+	}
+	if err := p.fp(FPAfterRename); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.pending, j.pf.Staging)
+	p.perPart[j.pf.Partition]--
+	if p.perPart[j.pf.Partition] <= 0 {
+		delete(p.perPart, j.pf.Partition)
+	}
+	p.mu.Unlock()
+	p.signal()
+	return nil
+}
+
+// publish renames a durable file to its committed name. It is idempotent: a
+// file already renamed (by this process before a crash, or by a zombie) is
+// fine; a file that is in neither place is lost data and stops landfall.
+func (p *Pipeline) publish(pf state.PendingFile) error {
+	for _, s := range pf.Sidecars {
+		if err := p.rename(pf.Staging+s, pf.Final+s, -1); err != nil {
+			return err
+		}
+	}
+	return p.rename(pf.Staging, pf.Final, pf.Size)
+}
+
+// ErrLostFile means a file a durable checkpoint owns is gone from both its
+// staging and its committed name; landfall refuses to continue.
+var ErrLostFile = errors.New("committer: pending file lost")
+
+func (p *Pipeline) rename(from, to string, size int64) error {
+	err := p.fs.Rename(from, to)
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+		if _, serr := p.fs.Stat(to); serr == nil {
+			if _, serr := p.fs.Stat(from); errors.Is(serr, fs.ErrNotExist) {
+				return nil
+			}
+		}
+		if _, serr := p.fs.Stat(from); errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s (committed name %s)", ErrLostFile, from, to)
+		}
+	}
+	return fmt.Errorf("rename part file %s: %w", from, err)
+}
+
+func (p *Pipeline) fail(err error) {
+	select {
+	case p.fatal <- err:
+	default:
+	}
+}
+
+func (p *Pipeline) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitFinalized waits until no rolled file is waiting for its rename.
+func (p *Pipeline) waitFinalized(ctx context.Context) {
+	for {
+		p.mu.Lock()
+		n := len(p.pending)
+		p.mu.Unlock()
+		if n == 0 || ctx.Err() != nil {
+			return
+		}
+		select {
+		case err := <-p.fatal:
+			p.fail(err)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// recover replays the last durable checkpoint: every pending file is made
+// complete and renamed, then whatever else is in staging (files of
+// checkpoints that never became durable) is deleted.
+func (p *Pipeline) recover(ctx context.Context) error {
+	for i, pf := range p.cp.Pending {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := p.fs.Recover(pf.Staging); err == nil {
+			st, err := p.fs.Stat(pf.Staging)
+			if err != nil {
+				return fmt.Errorf("recover %s: %w", pf.Staging, err)
+			}
+			if st.Size() != pf.Size {
+				return fmt.Errorf("recover %s: %d bytes, the checkpoint says %d", pf.Staging, st.Size(), pf.Size)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("recover %s: %w", pf.Staging, err)
+		}
+		if err := p.publish(pf); err != nil {
+			return fmt.Errorf("recovery: %w", err)
+		}
+		if i == 0 {
+			if err := p.fp(FPRecoveryFinalize); err != nil {
+				return err
+			}
+		}
+	}
+	p.cp.Pending = nil
+	if err := p.fp(FPRecoverySweep); err != nil {
+		return err
+	}
+	ents, err := p.fs.ReadDir(p.staging())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("list staging: %w", err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		if err := p.fs.Remove(path.Join(p.staging(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove orphan: %w", err)
+		}
+		p.m.orphans.Inc()
+	}
+	if len(ents) > 0 {
+		p.log.Info("removed orphan part files", "count", len(ents))
+	}
+	return nil
+}

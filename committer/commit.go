@@ -1,0 +1,206 @@
+package committer
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+// commitRunner works through the commit queue off the consume loop, so a
+// down metastore or webhook delays signals but never data. A commit runs once
+// its partition has no file waiting for its rename, and after any earlier
+// commit of the same partition.
+func (p *Pipeline) commitRunner(ctx context.Context) {
+	timer := time.NewTimer(time.Second)
+	defer timer.Stop()
+	for {
+		wait := p.runCommits(ctx)
+		if wait <= 0 || wait > time.Second {
+			wait = time.Second
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// runCommits runs every commit that is ready and returns how long until the
+// next backoff expires.
+func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
+	next := time.Duration(0)
+	for ctx.Err() == nil {
+		q := p.nextReady()
+		if q == nil {
+			break
+		}
+		if err := p.runSteps(ctx, q); err != nil {
+			if errors.Is(err, ErrCrash) {
+				p.fail(err)
+				return 0
+			}
+			if ctx.Err() != nil {
+				return 0
+			}
+			p.mu.Lock()
+			q.c.Attempts++
+			backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
+			q.next = p.now().Add(backoff)
+			p.mu.Unlock()
+			p.m.commitFailures.Inc()
+			p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+			if next == 0 || backoff < next {
+				next = backoff
+			}
+		}
+	}
+	return next
+}
+
+func (p *Pipeline) nextReady() *queued {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	blocked := map[string]bool{}
+	for _, q := range p.queue {
+		if blocked[q.c.Partition] {
+			continue
+		}
+		blocked[q.c.Partition] = true
+		if p.perPart[q.c.Partition] > 0 || now.Before(q.next) {
+			continue
+		}
+		return q
+	}
+	return nil
+}
+
+// runSteps runs the steps of one commit from the first unfinished one.
+func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
+	p.mu.Lock()
+	c := q.c
+	p.mu.Unlock()
+	hp := p.hivePartition(c)
+	for i := c.Done; i < len(p.steps); i++ {
+		if err := p.fp(FPBeforeCommitStep); err != nil {
+			return err
+		}
+		s := p.steps[i]
+		if err := s.Commit(ctx, hp); err != nil {
+			return fmt.Errorf("commit step %s for %s: %w", s.Name(), c.Partition, err)
+		}
+		p.mu.Lock()
+		q.c.Done = i + 1
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	for i, x := range p.queue {
+		if x == q {
+			p.queue = append(p.queue[:i], p.queue[i+1:]...)
+			break
+		}
+	}
+	p.mu.Unlock()
+	p.committed.Add(1)
+	p.m.partitionsCommitted.Inc()
+	p.progress.committed.Add(1)
+	p.log.Info("partition committed", "hive_partition", c.Partition, "files", c.Files, "rows", c.Rows, "update", c.Update)
+	return nil
+}
+
+func (p *Pipeline) hivePartition(c state.Commit) hive.Partition {
+	vals := make([]string, 0, len(p.pattern.Keys()))
+	for _, el := range strings.Split(c.Partition, "/") {
+		_, v, _ := strings.Cut(el, "=")
+		vals = append(vals, v)
+	}
+	return hive.Partition{
+		Database: p.cfg.Table.Database, Table: p.cfg.Table.Name,
+		Keys: p.pattern.Keys(), Values: vals,
+		Path: c.Partition, Location: strings.TrimSuffix(p.cfg.Warehouse.URI, "/") + "/" + c.Partition,
+		NumFiles: c.Files, NumRows: c.Rows, TotalSize: c.Bytes,
+		Watermark: time.UnixMilli(c.Watermark).UTC(), CommitTime: p.now().UTC(),
+		Offsets: c.Offsets, Update: c.Update, Key: c.Key,
+	}
+}
+
+// waitCommits gives ready commits up to d to finish at a graceful stop;
+// whatever is left stays queued in etcd for the next run.
+func (p *Pipeline) waitCommits(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if p.nextReady() == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// SuccessFile is the commit step that writes the partition's _SUCCESS
+// marker, creating the directory of an empty partition.
+type SuccessFile struct{ FS fsys.FS }
+
+func (s SuccessFile) Name() string { return "success-file" }
+
+func (s SuccessFile) Commit(_ context.Context, p hive.Partition) error {
+	f, err := s.FS.Create(path.Join(p.Path, "_SUCCESS"))
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write _SUCCESS: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync _SUCCESS: %w", err)
+	}
+	return f.Close()
+}
+
+type invalidRecord struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+	Reason    string `json:"reason"`
+	Time      string `json:"landed_at"`
+	Record    string `json:"record_b64"`
+}
+
+func invalidLine(r *kgo.Record, reason string, now time.Time) []byte {
+	b, _ := json.Marshal(invalidRecord{
+		Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Reason: reason,
+		Time: now.UTC().Format(time.RFC3339), Record: base64.StdEncoding.EncodeToString(r.Value),
+	})
+	return b
+}
+
+// reasonLabel keeps the metric's label set small: the first words of the
+// reason, never the parser's detail.
+func reasonLabel(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "not JSON"):
+		return "not_json"
+	case strings.HasPrefix(reason, "no event time"):
+		return "no_event_time"
+	case strings.HasPrefix(reason, "event time"):
+		return "bad_event_time"
+	case strings.HasPrefix(reason, "column"):
+		return "schema_mismatch"
+	}
+	return "other"
+}

@@ -1,0 +1,300 @@
+package committer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is landfall's service configuration (landfall.yaml). Every key is
+// documented in README.md.
+type Config struct {
+	LogID      string           `yaml:"logid"`
+	Kafka      KafkaConfig      `yaml:"kafka"`
+	Etcd       EtcdConfig       `yaml:"etcd"`
+	Warehouse  WarehouseConfig  `yaml:"warehouse"`
+	Table      TableConfig      `yaml:"table"`
+	Format     FormatConfig     `yaml:"format"`
+	EventTime  EventTimeConfig  `yaml:"event_time"`
+	Partition  PartitionConfig  `yaml:"partition"`
+	Checkpoint CheckpointConfig `yaml:"checkpoint"`
+	Watermark  WatermarkConfig  `yaml:"watermark"`
+	Commit     CommitConfig     `yaml:"commit"`
+	Late       LateConfig       `yaml:"late"`
+	Metrics    MetricsConfig    `yaml:"metrics"`
+}
+
+type KafkaConfig struct {
+	Brokers []string `yaml:"brokers"`
+	Topic   string   `yaml:"topic"`
+	// StartOffset applies to Kafka partitions the checkpoint has no offset
+	// for: "earliest" or "latest".
+	StartOffset string `yaml:"start_offset"`
+	ClientID    string `yaml:"client_id"`
+	// FetchMaxBytes bounds one fetch response (memory, P5).
+	FetchMaxBytes int32 `yaml:"fetch_max_bytes"`
+}
+
+type EtcdConfig struct {
+	// Endpoints of the etcd cluster, or the single value "embedded" to run an
+	// etcd server inside landfall with its data in EmbeddedDir.
+	Endpoints   []string      `yaml:"endpoints"`
+	EmbeddedDir string        `yaml:"embedded_dir"`
+	Prefix      string        `yaml:"prefix"`
+	LeaseTTL    time.Duration `yaml:"lease_ttl"`
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+type WarehouseConfig struct {
+	// URI of the table's directory: file:///… or hdfs://host:port/….
+	URI string `yaml:"uri"`
+}
+
+type TableConfig struct {
+	Database string `yaml:"database"`
+	Name     string `yaml:"name"`
+}
+
+type FormatConfig struct {
+	// Name is text, lzo or orc.
+	Name string `yaml:"name"`
+	// Compression of the text format: none or zstd.
+	Compression string `yaml:"compression"`
+	// Schema of the orc format, as a Hive type string struct<…>.
+	Schema string `yaml:"schema"`
+}
+
+type EventTimeConfig struct {
+	Field string `yaml:"field"`
+	// Format is epoch_ms, epoch_s or rfc3339.
+	Format   string `yaml:"format"`
+	Timezone string `yaml:"timezone"`
+	// MaxFuture rejects (to the invalid sink) records whose event time is
+	// further ahead of the wall clock than this; one bad clock must not push
+	// the watermark years ahead.
+	MaxFuture time.Duration `yaml:"max_future"`
+}
+
+type PartitionConfig struct {
+	// Pattern maps event time to the partition path, e.g.
+	// log_date={yyyyMMdd}/log_hour={HH}.
+	Pattern string `yaml:"pattern"`
+}
+
+type CheckpointConfig struct {
+	Interval time.Duration `yaml:"interval"`
+}
+
+type WatermarkConfig struct {
+	OutOfOrderness time.Duration `yaml:"out_of_orderness"`
+	// IdleCheckpoints without any record make a stream break: the
+	// processing-time clock then drives the watermark.
+	IdleCheckpoints int `yaml:"idle_checkpoints"`
+}
+
+type CommitConfig struct {
+	Delay time.Duration `yaml:"delay"`
+	// Steps run in order for every partition commit.
+	Steps []string `yaml:"steps"`
+	// RetryMax caps the backoff between attempts of a failing step.
+	RetryMax time.Duration `yaml:"retry_max"`
+}
+
+type LateConfig struct {
+	// Policy for records of an already committed partition: "append" adds
+	// them to it and re-commits it; "sink" writes them under _late/.
+	Policy string `yaml:"policy"`
+	// Retention is how long committed partitions' statistics are kept for
+	// append updates.
+	Retention time.Duration `yaml:"retention"`
+}
+
+type MetricsConfig struct {
+	// Listen is the address of the Prometheus /metrics endpoint; empty
+	// disables it.
+	Listen string `yaml:"listen"`
+}
+
+// Defaults fills unset keys with safe values.
+func (c *Config) Defaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Kafka.StartOffset, "earliest")
+	def(&c.Kafka.ClientID, "landfall")
+	if c.Kafka.FetchMaxBytes == 0 {
+		c.Kafka.FetchMaxBytes = 32 << 20
+	}
+	def(&c.Etcd.Prefix, "/landfall")
+	if c.Etcd.LeaseTTL == 0 {
+		c.Etcd.LeaseTTL = 10 * time.Second
+	}
+	if c.Etcd.DialTimeout == 0 {
+		c.Etcd.DialTimeout = 5 * time.Second
+	}
+	def(&c.Table.Database, "default")
+	def(&c.Table.Name, c.LogID)
+	def(&c.Format.Name, "text")
+	def(&c.Format.Compression, "none")
+	def(&c.EventTime.Format, "epoch_ms")
+	def(&c.EventTime.Timezone, "UTC")
+	if c.EventTime.MaxFuture == 0 {
+		c.EventTime.MaxFuture = time.Hour
+	}
+	def(&c.Partition.Pattern, "log_date={yyyyMMdd}/log_hour={HH}")
+	if c.Checkpoint.Interval == 0 {
+		c.Checkpoint.Interval = 10 * time.Second
+	}
+	if c.Watermark.IdleCheckpoints == 0 {
+		c.Watermark.IdleCheckpoints = 2
+	}
+	if len(c.Commit.Steps) == 0 {
+		c.Commit.Steps = []string{"success-file"}
+	}
+	if c.Commit.RetryMax == 0 {
+		c.Commit.RetryMax = 5 * time.Minute
+	}
+	def(&c.Late.Policy, "append")
+	if c.Late.Retention == 0 {
+		c.Late.Retention = 7 * 24 * time.Hour
+	}
+}
+
+var logidRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$`)
+
+// Validate checks the configuration after Defaults. Each error names the key
+// and how to fix it.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.LogID == "" {
+		bad("logid", "missing: name the log stream, e.g. logid: nginx_access")
+	} else if !logidRE.MatchString(c.LogID) {
+		bad("logid", "%q: use letters, digits, '_', '.', '-' (it names etcd keys and files)", c.LogID)
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		bad("kafka.brokers", "missing: list at least one broker, e.g. [kafka1:9092]")
+	}
+	if c.Kafka.Topic == "" {
+		bad("kafka.topic", "missing: the topic to consume")
+	}
+	if c.Kafka.StartOffset != "earliest" && c.Kafka.StartOffset != "latest" {
+		bad("kafka.start_offset", "%q: want earliest or latest", c.Kafka.StartOffset)
+	}
+	if c.Kafka.FetchMaxBytes < 1<<10 {
+		bad("kafka.fetch_max_bytes", "%d: want at least 1024", c.Kafka.FetchMaxBytes)
+	}
+	if len(c.Etcd.Endpoints) == 0 {
+		bad("etcd.endpoints", "missing: list etcd client URLs, or [embedded] with etcd.embedded_dir")
+	} else if c.Etcd.Endpoints[0] == "embedded" {
+		if len(c.Etcd.Endpoints) > 1 {
+			bad("etcd.endpoints", "embedded can't be mixed with other endpoints")
+		}
+		if c.Etcd.EmbeddedDir == "" {
+			bad("etcd.embedded_dir", "missing: where the embedded etcd keeps its data")
+		}
+	}
+	if c.Etcd.LeaseTTL < time.Second {
+		bad("etcd.lease_ttl", "%v: want at least 1s", c.Etcd.LeaseTTL)
+	}
+	if !strings.HasPrefix(c.Etcd.Prefix, "/") {
+		bad("etcd.prefix", "%q: must start with /", c.Etcd.Prefix)
+	}
+	if c.Warehouse.URI == "" {
+		bad("warehouse.uri", "missing: the table directory, e.g. file:///data/warehouse/ods.db/nginx_access or hdfs://nn:8020/warehouse/…")
+	} else if !strings.HasPrefix(c.Warehouse.URI, "file:///") && !strings.HasPrefix(c.Warehouse.URI, "hdfs://") && !strings.HasPrefix(c.Warehouse.URI, "/") {
+		bad("warehouse.uri", "%q: want file:///absolute/path or hdfs://host:port/path", c.Warehouse.URI)
+	}
+	switch c.Format.Name {
+	case "text":
+		if c.Format.Compression != "none" && c.Format.Compression != "zstd" {
+			bad("format.compression", "%q: the text format takes none or zstd", c.Format.Compression)
+		}
+	case "lzo":
+	case "orc":
+		if c.Format.Schema == "" {
+			bad("format.schema", "missing: the orc format needs the table schema, e.g. struct<ts:bigint,msg:string>")
+		}
+	default:
+		bad("format.name", "%q: want text, lzo or orc", c.Format.Name)
+	}
+	if c.EventTime.Field == "" {
+		bad("event_time.field", "missing: the JSON field that holds the event time, e.g. ts")
+	}
+	switch c.EventTime.Format {
+	case "epoch_ms", "epoch_s", "rfc3339":
+	default:
+		bad("event_time.format", "%q: want epoch_ms, epoch_s or rfc3339", c.EventTime.Format)
+	}
+	if _, err := time.LoadLocation(c.EventTime.Timezone); err != nil {
+		bad("event_time.timezone", "%q: not a known IANA time zone (e.g. UTC, Asia/Shanghai)", c.EventTime.Timezone)
+	} else if _, err := ParsePattern(c.Partition.Pattern, time.UTC); err != nil {
+		bad("partition.pattern", "%v", err)
+	}
+	if c.EventTime.MaxFuture < 0 {
+		bad("event_time.max_future", "%v: must not be negative", c.EventTime.MaxFuture)
+	}
+	if c.Checkpoint.Interval < 100*time.Millisecond {
+		bad("checkpoint.interval", "%v: want at least 100ms", c.Checkpoint.Interval)
+	}
+	if c.Watermark.OutOfOrderness < 0 {
+		bad("watermark.out_of_orderness", "%v: must not be negative", c.Watermark.OutOfOrderness)
+	}
+	if c.Watermark.IdleCheckpoints < 1 {
+		bad("watermark.idle_checkpoints", "%d: want at least 1", c.Watermark.IdleCheckpoints)
+	}
+	if c.Commit.Delay < 0 {
+		bad("commit.delay", "%v: must not be negative", c.Commit.Delay)
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Commit.Steps {
+		if seen[s] {
+			bad("commit.steps", "%q listed twice", s)
+		}
+		seen[s] = true
+		if !knownSteps[s] {
+			bad("commit.steps", "unknown step %q: want some of success-file, metastore, webhook, kafka", s)
+		}
+	}
+	if c.Late.Policy != "append" && c.Late.Policy != "sink" {
+		bad("late.policy", "%q: want append or sink", c.Late.Policy)
+	}
+	return errors.Join(errs...)
+}
+
+var knownSteps = map[string]bool{"success-file": true, "metastore": true, "webhook": true, "kafka": true}
+
+// LoadConfig reads a YAML file; unknown keys are errors so that a typo never
+// silently falls back to a default.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(b)
+}
+
+// ParseConfig parses, defaults and validates a YAML configuration.
+func ParseConfig(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config:\n%w", err)
+	}
+	return &c, nil
+}

@@ -1,0 +1,22 @@
+package committer
+
+import "errors"
+
+// Named points of the checkpoint protocol where tests may crash the
+// pipeline. A failpoint hook that returns an error makes the pipeline stop
+// dead at that point, as kill -9 would: nothing after it runs, nothing is
+// flushed or cleaned up.
+const (
+	FPCheckpointStart  = "checkpoint-start"   // before rolling files
+	FPBeforeSave       = "before-state-write" // files rolled and synced, state not written
+	FPAfterSave        = "after-state-write"  // state durable, nothing renamed
+	FPBeforeClose      = "before-close"       // during async close of a rolled file
+	FPBeforeRename     = "before-rename"      // file closed, not renamed
+	FPAfterRename      = "after-rename"       // one file renamed (others may not be)
+	FPBeforeCommitStep = "before-commit-step" // a partition commit step is about to run
+	FPRecoveryFinalize = "recovery-finalize"  // recovery renamed one pending file
+	FPRecoverySweep    = "recovery-sweep"     // recovery is about to delete orphans
+)
+
+// ErrCrash is what tests' failpoint hooks return; Run passes it up as is.
+var ErrCrash = errors.New("committer: crashed at failpoint")

@@ -1,0 +1,98 @@
+package committer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	records, bytes, late, files, checkpoints, orphans, partitionsCommitted, commitFailures prometheus.Counter
+	invalid                                                                                *prometheus.CounterVec
+	checkpointSeconds                                                                      prometheus.Histogram
+	openFiles, watermark                                                                   prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	c := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "landfall_committer_" + name, Help: help})
+	}
+	m := &metrics{
+		records:             c("records_total", "Records consumed from Kafka."),
+		bytes:               c("record_bytes_total", "Bytes of record values consumed."),
+		late:                c("late_records_total", "Records for partitions already committed."),
+		files:               c("files_total", "Part files rolled at checkpoints."),
+		checkpoints:         c("checkpoints_total", "Durable checkpoints written."),
+		orphans:             c("orphan_files_removed_total", "In-progress files of failed checkpoints removed at recovery."),
+		partitionsCommitted: c("partitions_committed_total", "Partition commits completed (all steps)."),
+		commitFailures:      c("commit_failures_total", "Failed partition commit attempts (retried)."),
+		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "landfall_committer_invalid_records_total", Help: "Records sent to the invalid-record sink.",
+		}, []string{"reason"}),
+		checkpointSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "landfall_committer_checkpoint_seconds", Help: "Time to roll files and write a checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		openFiles: prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_open_files", Help: "Part files being written."}),
+		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+	}
+	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
+		m.partitionsCommitted, m.commitFailures, m.invalid, m.checkpointSeconds, m.openFiles, m.watermark} {
+		if err := reg.Register(col); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// progress is what the quickstart and operators' logs show.
+type progress struct {
+	records, invalid, committed atomic.Int64
+	mu                          sync.Mutex
+	seq                         uint64
+	at                          time.Time
+	watermark                   int64
+	files                       int
+}
+
+func (pr *progress) setCheckpoint(seq uint64, at time.Time, wm int64, files int) {
+	pr.mu.Lock()
+	pr.seq, pr.at, pr.watermark, pr.files = seq, at, wm, files
+	pr.mu.Unlock()
+}
+
+// Progress is a snapshot for progress displays.
+type Progress struct {
+	Records, Invalid, PartitionsCommitted int64
+	Lag                                   int64
+	OpenFiles                             int
+	Checkpoint                            uint64
+	CheckpointAt                          time.Time
+	Watermark                             time.Time
+	QueuedCommits                         int
+}
+
+// Progress returns a snapshot; safe to call from any goroutine.
+func (p *Pipeline) Progress() Progress {
+	pr := &p.progress
+	pr.mu.Lock()
+	out := Progress{
+		Records: pr.records.Load(), Invalid: pr.invalid.Load(), PartitionsCommitted: pr.committed.Load(),
+		Checkpoint: pr.seq, CheckpointAt: pr.at, OpenFiles: pr.files,
+	}
+	if pr.watermark > 0 {
+		out.Watermark = time.UnixMilli(pr.watermark).UTC()
+	}
+	pr.mu.Unlock()
+	p.mu.Lock()
+	for part, h := range p.hwm {
+		if lag := h - p.consumed[part]; lag > 0 {
+			out.Lag += lag
+		}
+	}
+	out.QueuedCommits = len(p.queue)
+	p.mu.Unlock()
+	return out
+}

@@ -1,0 +1,534 @@
+package committer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"path"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/valyala/fastjson"
+
+	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+// stateStore is the etcd state of the logid, held by this process; an
+// interface so that tests can put a store in front that fails on demand.
+type stateStore interface {
+	Load(ctx context.Context) (*state.Checkpoint, error)
+	Save(ctx context.Context, cp *state.Checkpoint) error
+	Done() <-chan struct{}
+}
+
+// Options are the parts a Pipeline runs with. FS, Store and Format are
+// required.
+type Options struct {
+	FS     fsys.FS
+	Store  stateStore
+	Format writer.Format
+	// Steps run for every partition commit, in order; nil means the steps
+	// named in commit.steps that the committer itself provides
+	// (success-file).
+	Steps []hive.Step
+	// KafkaOpts are added to the franz-go client options (TLS, SASL, tests).
+	KafkaOpts  []kgo.Opt
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Now is the processing-time clock (default time.Now).
+	Now func() time.Time
+	// Failpoint, if set, is called at every named point (FP…); an error
+	// crashes the pipeline there.
+	Failpoint func(name string) error
+}
+
+// Pipeline lands one logid. Create it with New and call Run once.
+type Pipeline struct {
+	cfg     Config
+	fs      fsys.FS
+	store   stateStore
+	format  writer.Format
+	invalid writer.Format
+	steps   []hive.Step
+	log     *slog.Logger
+	now     func() time.Time
+	fp      func(string) error
+	kopts   []kgo.Opt
+	pattern *Pattern
+	m       *metrics
+	token   string
+
+	// Owned by the consume loop.
+	cp        *state.Checkpoint
+	open      map[string]*openPart
+	last      *openPart
+	bounds    map[int64]bound
+	parser    fastjson.Parser
+	lastSeen  map[int32]int // checkpoint number when a partition last had a record
+	ckptNo    int
+	interval  int64 // records in the current checkpoint interval
+	minEvent  int64 // smallest event time seen before the commit cursor exists
+	fileSeq   int
+	lateDirty map[string]bool // committed partitions that received late files
+
+	// Shared with the finalizer and commit runner, under mu.
+	mu        sync.Mutex
+	pending   map[string]state.PendingFile // by staging name
+	perPart   map[string]int               // pending files per partition
+	queue     []*queued
+	wake      chan struct{}
+	fatal     chan error
+	hwm       map[int32]int64 // high watermarks and consumed offsets, for lag
+	consumed  map[int32]int64
+	committed atomic.Int64
+
+	progress progress
+}
+
+type openPart struct {
+	dir     string // partition path, or a sink area
+	start   int64  // Unix ms; 0 for sinks
+	end     int64
+	part    *writer.Part
+	offsets map[int32][2]int64
+	sink    bool
+	late    bool
+}
+
+type bound struct {
+	path       string
+	start, end int64
+}
+
+type queued struct {
+	c    state.Commit
+	next time.Time // earliest next attempt
+}
+
+// New checks the options and prepares a pipeline.
+func New(cfg Config, o Options) (*Pipeline, error) {
+	if o.FS == nil || o.Store == nil || o.Format == nil {
+		return nil, errors.New("committer: FS, Store and Format are required")
+	}
+	loc, err := time.LoadLocation(cfg.EventTime.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("event_time.timezone: %w", err)
+	}
+	pat, err := ParsePattern(cfg.Partition.Pattern, loc)
+	if err != nil {
+		return nil, fmt.Errorf("partition.pattern: %w", err)
+	}
+	inv, _ := writer.NewText("none")
+	p := &Pipeline{
+		cfg: cfg, fs: o.FS, store: o.Store, format: o.Format, invalid: inv,
+		steps: o.Steps, log: o.Logger, now: o.Now, fp: o.Failpoint, kopts: o.KafkaOpts,
+		pattern: pat, token: randomToken(),
+		open: map[string]*openPart{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
+		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
+		wake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
+		minEvent: math.MaxInt64,
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.log = p.log.With("logid", cfg.LogID)
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.fp == nil {
+		p.fp = func(string) error { return nil }
+	}
+	if p.steps == nil {
+		for _, s := range cfg.Commit.Steps {
+			switch s {
+			case "success-file":
+				p.steps = append(p.steps, SuccessFile{FS: o.FS})
+			default:
+				return nil, fmt.Errorf("commit.steps: step %q needs the hive integration, which this build did not wire", s)
+			}
+		}
+	}
+	reg := o.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if p.m, err = newMetrics(reg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func randomToken() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// staging is where part files are written before they are committed: one
+// hidden directory per logid, so that recovery finds every orphan with one
+// listing and Hive never sees an in-progress file.
+func (p *Pipeline) staging() string { return path.Join(".landfall", p.cfg.LogID, "staging") }
+
+// Run consumes until ctx is cancelled (then it checkpoints, finalizes and
+// returns nil) or until something fatal happens (then it stops dead and
+// returns the error; the next Run recovers). Run is called once.
+func (p *Pipeline) Run(ctx context.Context) (err error) {
+	cp, err := p.store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
+	}
+	if cp == nil {
+		cp = &state.Checkpoint{}
+	}
+	if cp.Offsets == nil {
+		cp.Offsets = map[int32]int64{}
+	}
+	if cp.MaxEventTime == nil {
+		cp.MaxEventTime = map[int32]int64{}
+	}
+	if cp.Partitions == nil {
+		cp.Partitions = map[string]*state.Partition{}
+	}
+	p.cp = cp
+	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
+	if err := p.recover(ctx); err != nil {
+		return err
+	}
+	for _, c := range cp.Commits {
+		p.queue = append(p.queue, &queued{c: c})
+	}
+
+	cl, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+
+	// The finalizer and commit runner get their own context: a graceful
+	// stop must let them drain after the last checkpoint, a crash must not.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	fin := make(chan finalizeJob, 1024)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.finalizer(bg, fin) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); p.commitRunner(bg) }()
+	crashed := true
+	defer func() {
+		if crashed {
+			stopBG()
+			close(fin)
+			wg.Wait()
+			return
+		}
+	}()
+
+	next := p.now().Add(p.cfg.Checkpoint.Interval)
+	for {
+		select {
+		case err := <-p.fatal:
+			return err
+		case <-p.store.Done():
+			return fmt.Errorf("lost ownership: %w", state.ErrNotOwner)
+		default:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if !p.now().Before(next) {
+			if err := p.checkpoint(ctx, fin); err != nil {
+				return err
+			}
+			next = p.now().Add(p.cfg.Checkpoint.Interval)
+			continue
+		}
+		pollCtx, cancel := context.WithDeadline(ctx, next)
+		fetches := cl.PollRecords(pollCtx, 50000)
+		cancel()
+		if err := p.consume(fetches); err != nil {
+			return err
+		}
+	}
+
+	// Graceful stop: one last checkpoint, then let the finalizer drain and
+	// give ready commits a moment.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.checkpoint(stopCtx, fin); err != nil {
+		return err
+	}
+	crashed = false
+	close(fin)
+	p.waitFinalized(stopCtx)
+	p.signal()
+	p.waitCommits(stopCtx, 5*time.Second)
+	stopBG()
+	wg.Wait()
+	select {
+	case err := <-p.fatal:
+		return err
+	default:
+	}
+	p.log.Info("stopped", "checkpoint", p.cp.Seq)
+	return nil
+}
+
+// connect finds the topic's partitions and starts consuming each at the
+// checkpoint's offset.
+func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
+	base := append([]kgo.Opt{
+		kgo.SeedBrokers(p.cfg.Kafka.Brokers...),
+		kgo.ClientID(p.cfg.Kafka.ClientID),
+	}, p.kopts...)
+	admin, err := kgo.NewClient(base...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	adm := kadm.NewClient(admin)
+	var parts []int32
+	for attempt := 0; ; attempt++ {
+		md, err := adm.Metadata(ctx, p.cfg.Kafka.Topic)
+		if err == nil {
+			td, ok := md.Topics[p.cfg.Kafka.Topic]
+			switch {
+			case !ok:
+				err = fmt.Errorf("topic missing from metadata")
+			case td.Err != nil:
+				err = td.Err
+			default:
+				parts = td.Partitions.Numbers()
+			}
+		}
+		if err == nil && len(parts) > 0 {
+			break
+		}
+		if attempt >= 30 || ctx.Err() != nil {
+			admin.Close()
+			return nil, fmt.Errorf("kafka: describe topic %s: %v", p.cfg.Kafka.Topic, err)
+		}
+		p.log.Warn("kafka metadata not ready, retrying", "topic", p.cfg.Kafka.Topic, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	admin.Close()
+
+	offsets := map[int32]kgo.Offset{}
+	for _, part := range parts {
+		if off, ok := p.cp.Offsets[part]; ok {
+			offsets[part] = kgo.NewOffset().At(off)
+		} else if p.cfg.Kafka.StartOffset == "latest" {
+			offsets[part] = kgo.NewOffset().AtEnd()
+		} else {
+			offsets[part] = kgo.NewOffset().AtStart()
+		}
+	}
+	opts := append(base,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.cfg.Kafka.Topic: offsets}),
+		kgo.FetchMaxBytes(p.cfg.Kafka.FetchMaxBytes),
+		kgo.FetchMaxWait(500*time.Millisecond),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka consumer: %w", err)
+	}
+	p.log.Info("consuming", "topic", p.cfg.Kafka.Topic, "partitions", len(parts))
+	return cl, nil
+}
+
+// consume routes one poll's records to part files.
+func (p *Pipeline) consume(fetches kgo.Fetches) error {
+	var ferr error
+	fetches.EachError(func(t string, part int32, err error) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		p.log.Warn("kafka fetch error", "topic", t, "partition", part, "err", err)
+	})
+	nowMs := p.now().UnixMilli()
+	maxEvent := nowMs + p.cfg.EventTime.MaxFuture.Milliseconds()
+	var n, bytes int64
+	fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
+		if len(ftp.Records) == 0 && ftp.HighWatermark == 0 {
+			return
+		}
+		for _, r := range ftp.Records {
+			if ferr != nil {
+				return
+			}
+			if next, ok := p.cp.Offsets[r.Partition]; ok && r.Offset < next {
+				continue // already in a durable checkpoint
+			}
+			n++
+			bytes += int64(len(r.Value))
+			ferr = p.handle(r, maxEvent)
+		}
+		p.mu.Lock()
+		p.hwm[ftp.Partition] = ftp.HighWatermark
+		p.consumed[ftp.Partition] = p.cp.Offsets[ftp.Partition]
+		p.mu.Unlock()
+	})
+	p.interval += n
+	p.m.records.Add(float64(n))
+	p.m.bytes.Add(float64(bytes))
+	p.progress.records.Add(n)
+	return ferr
+}
+
+// handle routes one record; its offset is consumed whatever happens to it.
+func (p *Pipeline) handle(r *kgo.Record, maxEvent int64) error {
+	p.cp.Offsets[r.Partition] = r.Offset + 1
+	v, err := p.parser.ParseBytes(r.Value)
+	if err != nil {
+		return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
+	}
+	ms, reason := eventMillis(v.Get(p.cfg.EventTime.Field), p.cfg.EventTime.Format)
+	if reason != "" {
+		return p.reject(r, reason)
+	}
+	if ms > maxEvent {
+		return p.reject(r, "event time too far in the future")
+	}
+	if ms > p.cp.MaxEventTime[r.Partition] {
+		p.cp.MaxEventTime[r.Partition] = ms
+	}
+	p.lastSeen[r.Partition] = p.ckptNo
+	if p.cp.CommitCursor == 0 && ms < p.minEvent {
+		p.minEvent = ms
+	}
+	op := p.last
+	if op == nil || ms < op.start || ms >= op.end {
+		var err error
+		if op, err = p.route(ms); err != nil {
+			return err
+		}
+	}
+	if err := op.part.Append(r.Value); err != nil {
+		if errors.Is(err, writer.ErrInvalidRecord) {
+			var re *writer.RecordError
+			if errors.As(err, &re) {
+				return p.reject(r, re.Reason)
+			}
+			return p.reject(r, err.Error())
+		}
+		return err
+	}
+	op.track(r.Partition, r.Offset)
+	if op.late {
+		p.m.late.Inc()
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (op *openPart) track(part int32, off int64) {
+	if op.offsets == nil {
+		op.offsets = map[int32][2]int64{}
+	}
+	r, ok := op.offsets[part]
+	if !ok {
+		op.offsets[part] = [2]int64{off, off}
+		return
+	}
+	if off < r[0] {
+		r[0] = off
+	}
+	if off > r[1] {
+		r[1] = off
+	}
+	op.offsets[part] = r
+}
+
+// boundOf returns the partition holding the event time ms, cached per
+// 15-minute bucket (partition bounds fall on such buckets).
+func (p *Pipeline) boundOf(ms int64) bound {
+	k := ms / step.Milliseconds()
+	if ms < 0 {
+		k--
+	}
+	if b, ok := p.bounds[k]; ok {
+		return b
+	}
+	path, s, e := p.pattern.Bounds(time.UnixMilli(ms))
+	b := bound{path: path, start: s.UnixMilli(), end: e.UnixMilli()}
+	if len(p.bounds) > 100000 {
+		clear(p.bounds)
+	}
+	p.bounds[k] = b
+	return b
+}
+
+// route finds (or opens) the part file for an event time, applying the late
+// policy to partitions that are already committed.
+func (p *Pipeline) route(ms int64) (*openPart, error) {
+	b := p.boundOf(ms)
+	dir := b.path
+	late := p.cp.CommitCursor != 0 && b.start < p.cp.CommitCursor
+	if late && p.cfg.Late.Policy == "sink" {
+		dir = path.Join("_late", b.path)
+	}
+	op := p.open[dir]
+	if op == nil {
+		part, err := p.newPart(p.format)
+		if err != nil {
+			return nil, err
+		}
+		op = &openPart{dir: dir, start: b.start, end: b.end, part: part, sink: dir != b.path, late: late}
+		p.open[dir] = op
+		p.m.openFiles.Set(float64(len(p.open)))
+	}
+	if !late {
+		p.last = op
+	}
+	return op, nil
+}
+
+func (p *Pipeline) newPart(f writer.Format) (*writer.Part, error) {
+	p.fileSeq++
+	name := path.Join(p.staging(), fmt.Sprintf("%s-%06d%s", p.token, p.fileSeq, f.Ext()))
+	return writer.Create(p.fs, f, name)
+}
+
+// reject sends a record to the invalid-record sink: a hidden _invalid/ area
+// of the table, committed exactly once like data, one JSON line per record
+// with its coordinates, the reason and the raw bytes.
+func (p *Pipeline) reject(r *kgo.Record, reason string) error {
+	op := p.open[invalidDir]
+	if op == nil {
+		part, err := p.newPart(p.invalid)
+		if err != nil {
+			return err
+		}
+		op = &openPart{dir: invalidDir, part: part, sink: true}
+		p.open[invalidDir] = op
+	}
+	if err := op.part.Append(invalidLine(r, reason, p.now())); err != nil {
+		return fmt.Errorf("write invalid record: %w", err)
+	}
+	op.track(r.Partition, r.Offset)
+	p.m.invalid.WithLabelValues(reasonLabel(reason)).Inc()
+	p.progress.invalid.Add(1)
+	return nil
+}
+
+const invalidDir = "_invalid"

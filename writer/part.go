@@ -1,0 +1,132 @@
+package writer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+// Part is one part file being written under its staging name. It is not safe
+// for concurrent use: the committer's consume loop owns it until Roll, after
+// which only Close may be called (from any goroutine).
+type Part struct {
+	fs      fsys.FS
+	name    string
+	file    fsys.File
+	count   countingWriter
+	buf     *bufio.Writer
+	enc     Encoder
+	rows    int64
+	sidecar []string
+}
+
+// bufSize batches small records into large filesystem writes; HDFS and the
+// kernel both prefer big writes.
+const bufSize = 256 << 10
+
+// Create starts a part file at the staging name.
+func Create(fs fsys.FS, f Format, staging string) (*Part, error) {
+	file, err := fs.Create(staging)
+	if err != nil {
+		return nil, fmt.Errorf("create part file: %w", err)
+	}
+	p := &Part{fs: fs, name: staging, file: file}
+	p.count.w = file
+	p.buf = bufio.NewWriterSize(&p.count, bufSize)
+	enc, err := f.NewEncoder(p.buf)
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("create part file %s: %w", staging, err)
+	}
+	p.enc = enc
+	return p, nil
+}
+
+// Append adds a record. See Encoder.Append for the meaning of its errors.
+func (p *Part) Append(v []byte) error {
+	if err := p.enc.Append(v); err != nil {
+		if errors.Is(err, ErrInvalidRecord) {
+			return err
+		}
+		return fmt.Errorf("append to %s: %w", p.name, err)
+	}
+	p.rows++
+	return nil
+}
+
+// Rows is the number of records appended.
+func (p *Part) Rows() int64 { return p.rows }
+
+// Name is the staging name.
+func (p *Part) Name() string { return p.name }
+
+// Rolled describes a part file whose bytes are durable.
+type Rolled struct {
+	Size     int64
+	Rows     int64
+	Sidecars []string // suffixes of sidecar files written beside the staging name
+}
+
+// Roll finishes the encoding, writes the sidecars and makes everything
+// durable. The file stays open; Close it afterwards, possibly asynchronously.
+func (p *Part) Roll(meta map[string]string) (Rolled, error) {
+	if err := p.enc.Close(meta); err != nil {
+		return Rolled{}, fmt.Errorf("finish %s: %w", p.name, err)
+	}
+	if err := p.buf.Flush(); err != nil {
+		return Rolled{}, fmt.Errorf("write %s: %w", p.name, err)
+	}
+	var suffixes []string
+	if sc, ok := p.enc.(Sidecars); ok {
+		for _, s := range sc.Sidecars() {
+			if err := writeDurable(p.fs, p.name+s.Suffix, s.Data); err != nil {
+				return Rolled{}, err
+			}
+			suffixes = append(suffixes, s.Suffix)
+		}
+	}
+	if err := p.file.Sync(); err != nil {
+		return Rolled{}, fmt.Errorf("sync %s: %w", p.name, err)
+	}
+	return Rolled{Size: p.count.n, Rows: p.rows, Sidecars: suffixes}, nil
+}
+
+// Close closes the file. Call it after Roll, or to abandon the file.
+func (p *Part) Close() error {
+	if err := p.file.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", p.name, err)
+	}
+	return nil
+}
+
+func writeDurable(fs fsys.FS, name string, data []byte) error {
+	f, err := fs.Create(name)
+	if err != nil {
+		return fmt.Errorf("create sidecar: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write sidecar %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync sidecar %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close sidecar %s: %w", name, err)
+	}
+	return nil
+}
+
+type countingWriter struct {
+	w interface{ Write([]byte) (int, error) }
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
