@@ -1,0 +1,119 @@
+// Command probe makes one real request to an e2e service and exits 0 only if
+// it succeeded; the service scripts poll it to decide that a service is ready.
+//
+//	probe kafka 127.0.0.1:19092      metadata names a broker and a controller
+//	probe hdfs 127.0.0.1:19000       a file is written to a DataNode, read back, removed
+//	probe etcd http://127.0.0.1:12379 a key is put and read back
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/colinmarc/hdfs/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: probe kafka|hdfs|etcd ADDRESS")
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	switch os.Args[1] {
+	case "kafka":
+		err = probeKafka(ctx, os.Args[2])
+	case "hdfs":
+		err = probeHDFS(os.Args[2])
+	case "etcd":
+		err = probeEtcd(ctx, os.Args[2])
+	default:
+		err = fmt.Errorf("unknown service %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "probe %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func probeKafka(ctx context.Context, addr string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return fmt.Errorf("new client: %w", err)
+	}
+	defer cl.Close()
+	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
+	if err != nil {
+		return fmt.Errorf("metadata: %w", err)
+	}
+	if len(md.Brokers) == 0 || md.Controller < 0 {
+		return fmt.Errorf("metadata: %d brokers, controller %d", len(md.Brokers), md.Controller)
+	}
+	return nil
+}
+
+func probeHDFS(addr string) error {
+	cl, err := hdfs.NewClient(hdfs.ClientOptions{Addresses: []string{addr}, User: "root"})
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer cl.Close()
+	name := fmt.Sprintf("/tmp/.probe-%d", os.Getpid())
+	if err := cl.MkdirAll("/tmp", 0o777); err != nil {
+		return fmt.Errorf("mkdir /tmp: %w", err)
+	}
+	_ = cl.Remove(name)
+	w, err := cl.Create(name)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	want := []byte("landfall probe\n")
+	if _, err := w.Write(want); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for err = w.Close(); hdfs.IsErrReplicating(err) && time.Now().Before(deadline); err = w.Close() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("close %s: %w", name, err)
+	}
+	got, err := cl.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("read %s: got %q", name, got)
+	}
+	if err := cl.Remove(name); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	return nil
+}
+
+func probeEtcd(ctx context.Context, endpoint string) error {
+	cl, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer cl.Close()
+	if _, err := cl.Put(ctx, "/landfall-e2e/probe", "ok"); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	resp, err := cl.Get(ctx, "/landfall-e2e/probe")
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	if len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != "ok" {
+		return errors.New("get: value not read back")
+	}
+	return nil
+}
