@@ -63,7 +63,9 @@ type Compressor struct {
 // hash6 hashes the low six bytes of u. Hashing six bytes, though a match
 // needs only four, sends the finder to candidates that usually match
 // longer: fewer, longer matches made it 25% faster with a smaller output.
-func hash6(u uint64) uint32 { return uint32((u<<16)*0xcf1bbcdcbfa563 >> (64 - hashBits)) & (1<<hashBits - 1) }
+func hash6(u uint64) uint32 {
+	return uint32((u<<16)*0xcf1bbcdcbfa563>>(64-hashBits)) & (1<<hashBits - 1)
+}
 
 // Compress appends the LZO1X compressed form of src to dst and returns the
 // extended slice. It allocates only if dst lacks CompressBound(len(src))
