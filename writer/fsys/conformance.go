@@ -3,6 +3,7 @@ package fsys
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"testing"
@@ -129,6 +130,7 @@ func Conformance(t *testing.T, newFS func(t *testing.T) FS) {
 			t.Fatalf("recover missing: %v, want fs.ErrNotExist", err)
 		}
 	})
+	conformanceSyncRenameRecover(t, newFS)
 }
 
 func fmtList(s []string) string {
@@ -173,4 +175,105 @@ func mustRead(t *testing.T, f FS, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// conformanceSyncRenameRecover: a file synced several times, two renames
+// racing for one name (a zombie and its successor), and recovery of a file
+// whose writer is still open.
+func conformanceSyncRenameRecover(t *testing.T, newFS func(t *testing.T) FS) {
+	t.Run("SyncManyTimes", func(t *testing.T) {
+		f := newFS(t)
+		w, err := f.Create("s/part")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		for i := 0; i < 5; i++ {
+			// Sizes that cross checksum chunks and packets unevenly.
+			chunk := bytes.Repeat([]byte{byte('a' + i)}, 700+i*70001)
+			want.Write(chunk)
+			if _, err := w.Write(chunk); err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+			if err := w.Sync(); err != nil {
+				t.Fatalf("sync %d: %v", i, err)
+			}
+		}
+		if err := w.Sync(); err != nil {
+			t.Fatalf("sync with nothing new: %v", err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustRead(t, f, "s/part"); got != want.String() {
+			t.Fatalf("read back %d bytes, want %d (or contents differ)", len(got), want.Len())
+		}
+		st, err := f.Stat("s/part")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != int64(want.Len()) {
+			t.Fatalf("stat size %d, want %d", st.Size(), want.Len())
+		}
+	})
+	t.Run("RenameRaceOneWins", func(t *testing.T) {
+		f := newFS(t)
+		const n = 4
+		for i := 0; i < n; i++ {
+			mustWrite(t, f, fmt.Sprintf("src%d", i), fmt.Sprint(i))
+		}
+		errs := make(chan error, n)
+		for i := 0; i < n; i++ {
+			go func() { errs <- f.Rename(fmt.Sprintf("src%d", i), "dst/committed") }()
+		}
+		var won, lost int
+		for i := 0; i < n; i++ {
+			switch err := <-errs; {
+			case err == nil:
+				won++
+			case errors.Is(err, fs.ErrExist):
+				lost++
+			default:
+				t.Errorf("rename: %v", err)
+			}
+		}
+		if won != 1 || lost != n-1 {
+			t.Fatalf("%d renames won and %d lost, want 1 and %d", won, lost, n-1)
+		}
+		got := mustRead(t, f, "dst/committed")
+		if _, err := f.Stat("src" + got); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("winner src%s still there: %v", got, err)
+		}
+	})
+	t.Run("RecoverOpenFile", func(t *testing.T) {
+		f := newFS(t)
+		w, err := f.Create("open/part")
+		if err != nil {
+			t.Fatal(err)
+		}
+		synced := bytes.Repeat([]byte("synced\n"), 3000)
+		if _, err := w.Write(synced); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		// Bytes after the last Sync may or may not survive recovery.
+		if _, err := w.Write([]byte("unsynced tail\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Recover("open/part"); err != nil {
+			t.Fatalf("recover a file whose writer is open: %v", err)
+		}
+		got := mustRead(t, f, "open/part")
+		if len(got) < len(synced) || got[:len(synced)] != string(synced) {
+			t.Fatalf("recovered file has %d bytes, want the %d synced ones first", len(got), len(synced))
+		}
+		// The writer lost its lease on HDFS, so its Close may fail; it must
+		// not change the recovered file.
+		_ = w.Close()
+		if again := mustRead(t, f, "open/part"); again != got {
+			t.Fatalf("closing the old writer changed the recovered file from %d to %d bytes", len(got), len(again))
+		}
+	})
 }

@@ -76,6 +76,8 @@ func Open(uri string) (FS, error) {
 			return nil, fmt.Errorf("%w: %q: want an absolute path, e.g. file:///data/warehouse", ErrUnsupported, uri)
 		}
 		return NewLocal(u.Path)
+	case "hdfs":
+		return openHDFS(u)
 	default:
 		return nil, fmt.Errorf("%w: %q: scheme %q (use file:// or hdfs://)", ErrUnsupported, uri, u.Scheme)
 	}
