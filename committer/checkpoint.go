@@ -30,7 +30,7 @@ type finalizeJob struct {
 // fatal: the caller stops and the next Run recovers from the last durable
 // checkpoint, so nothing half-done here is ever trusted.
 func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error {
-	start := p.now()
+	start := time.Now()
 	if err := p.fp(FPCheckpointStart); err != nil {
 		return err
 	}
@@ -93,12 +93,12 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	p.signal()
 	p.prune()
 
-	d := p.now().Sub(start)
+	d := time.Since(start)
 	p.m.checkpoints.Inc()
 	p.m.checkpointSeconds.Observe(d.Seconds())
 	p.m.files.Add(float64(len(rolled)))
 	p.m.watermark.Set(float64(p.cp.Watermark) / 1000)
-	p.progress.setCheckpoint(seq, p.now(), p.cp.Watermark, len(rolled))
+	p.progress.setCheckpoint(seq, time.Now(), p.cp.Watermark, len(rolled))
 	p.log.Debug("checkpoint", "seq", seq, "files", len(rolled), "commits", len(newCommits), "watermark", time.UnixMilli(p.cp.Watermark).UTC(), "took", d)
 	return nil
 }

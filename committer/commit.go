@@ -60,7 +60,7 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 			p.mu.Lock()
 			q.c.Attempts++
 			backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
-			q.next = p.now().Add(backoff)
+			q.next = time.Now().Add(backoff)
 			p.mu.Unlock()
 			p.m.commitFailures.Inc()
 			p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
@@ -75,7 +75,7 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 func (p *Pipeline) nextReady() *queued {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.now()
+	now := time.Now()
 	blocked := map[string]bool{}
 	for _, q := range p.queue {
 		if blocked[q.c.Partition] {

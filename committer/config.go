@@ -244,8 +244,8 @@ func (c *Config) Validate() error {
 	if c.EventTime.MaxFuture < 0 {
 		bad("event_time.max_future", "%v: must not be negative", c.EventTime.MaxFuture)
 	}
-	if c.Checkpoint.Interval < 100*time.Millisecond {
-		bad("checkpoint.interval", "%v: want at least 100ms", c.Checkpoint.Interval)
+	if c.Checkpoint.Interval < 10*time.Millisecond {
+		bad("checkpoint.interval", "%v: want at least 10ms", c.Checkpoint.Interval)
 	}
 	if c.Watermark.OutOfOrderness < 0 {
 		bad("watermark.out_of_orderness", "%v: must not be negative", c.Watermark.OutOfOrderness)

@@ -46,7 +46,9 @@ type Options struct {
 	KafkaOpts  []kgo.Opt
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
-	// Now is the processing-time clock (default time.Now).
+	// Now is the processing-time clock that drives the watermark during a
+	// stream break and bounds future event times (default time.Now). The
+	// checkpoint timer always runs on real time.
 	Now func() time.Time
 	// Failpoint, if set, is called at every named point (FP…); an error
 	// crashes the pipeline there.
@@ -236,7 +238,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	next := p.now().Add(p.cfg.Checkpoint.Interval)
+	next := time.Now().Add(p.cfg.Checkpoint.Interval)
 	for {
 		select {
 		case err := <-p.fatal:
@@ -248,11 +250,11 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			break
 		}
-		if !p.now().Before(next) {
+		if !time.Now().Before(next) {
 			if err := p.checkpoint(ctx, fin); err != nil {
 				return err
 			}
-			next = p.now().Add(p.cfg.Checkpoint.Interval)
+			next = time.Now().Add(p.cfg.Checkpoint.Interval)
 			continue
 		}
 		pollCtx, cancel := context.WithDeadline(ctx, next)

@@ -52,7 +52,9 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		ttl = 1
 	}
 	base := path.Join(o.prefix, logid)
-	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithContext(ctx))
+	// The session outlives ctx on purpose: a graceful stop cancels ctx and
+	// still needs ownership for its final checkpoint. Close ends it.
+	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
 	if err != nil {
 		return nil, fmt.Errorf("state: open session: %w", err)
 	}

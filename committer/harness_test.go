@@ -1,0 +1,476 @@
+package committer_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+var etcdURL string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "landfall-etcd-")
+	if err != nil {
+		panic(err)
+	}
+	e, err := state.StartEmbedded(dir, 0, 0)
+	if err != nil {
+		panic(err)
+	}
+	etcdURL = e.URL()
+	code := m.Run()
+	e.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is one test's world: a Kafka topic, a warehouse directory, and a logid
+// in the shared etcd.
+type env struct {
+	t       *testing.T
+	cluster *kfake.Cluster
+	topic   string
+	dir     string
+	logid   string
+	etcd    *clientv3.Client
+	prod    *kgo.Client
+
+	mu       sync.Mutex
+	produced map[string]loggen.Kind // id → what the generator made
+	gen      *loggen.Generator
+}
+
+func newEnv(t *testing.T, partitions int32) *env {
+	t.Helper()
+	topic := "logs"
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	return &env{
+		t: t, cluster: c, topic: topic, dir: t.TempDir(), etcd: cli, prod: prod,
+		logid:    strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano()%1e6),
+		produced: map[string]loggen.Kind{}, gen: loggen.New(uint64(len(t.Name()))),
+	}
+}
+
+func (e *env) config(mod func(*committer.Config)) committer.Config {
+	cfg := committer.Config{
+		LogID:      e.logid,
+		Kafka:      committer.KafkaConfig{Brokers: e.cluster.ListenAddrs(), Topic: e.topic, FetchMaxBytes: 256 << 10},
+		Etcd:       committer.EtcdConfig{Endpoints: []string{etcdURL}},
+		Warehouse:  committer.WarehouseConfig{URI: "file://" + e.dir},
+		EventTime:  committer.EventTimeConfig{Field: "ts", MaxFuture: 100 * 365 * 24 * time.Hour},
+		Checkpoint: committer.CheckpointConfig{Interval: 50 * time.Millisecond},
+		Watermark:  committer.WatermarkConfig{OutOfOrderness: time.Minute},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		e.t.Fatal(err)
+	}
+	return cfg
+}
+
+// produce writes n generated records with event times from et, step apart,
+// and waits until Kafka has them.
+func (e *env) produce(n int, et time.Time, step time.Duration) time.Time {
+	e.t.Helper()
+	next, err := e.tryProduce(n, et, step)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return next
+}
+
+// tryProduce is produce for background goroutines, which must not call
+// t.Fatal. Records count as produced only once Kafka acknowledged them.
+func (e *env) tryProduce(n int, et time.Time, step time.Duration) (time.Time, error) {
+	var buf []byte
+	ids := make([]string, 0, n)
+	kinds := make([]loggen.Kind, 0, n)
+	recs := make([]*kgo.Record, 0, n)
+	e.mu.Lock()
+	for i := 0; i < n; i++ {
+		v, kind := e.gen.Next(buf[:0], et)
+		ids = append(ids, fmt.Sprint(e.gen.Seq()))
+		kinds = append(kinds, kind)
+		recs = append(recs, &kgo.Record{Topic: e.topic, Value: append([]byte(nil), v...)})
+		et = et.Add(step)
+	}
+	e.mu.Unlock()
+	if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		return et, fmt.Errorf("produce: %w", err)
+	}
+	e.mu.Lock()
+	for i, id := range ids {
+		e.produced[id] = kinds[i]
+	}
+	e.mu.Unlock()
+	return et, nil
+}
+
+// produceRaw writes exact values.
+func (e *env) produceRaw(values ...string) {
+	e.t.Helper()
+	recs := make([]*kgo.Record, len(values))
+	for i, v := range values {
+		recs[i] = &kgo.Record{Topic: e.topic, Value: []byte(v)}
+	}
+	if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// instance is one running pipeline, like one landfall process.
+type instance struct {
+	p      *committer.Pipeline
+	store  *state.Store
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type opts struct {
+	failpoint func(string) error
+	now       func() time.Time
+	format    writer.Format
+	store     func(*state.Store) any
+}
+
+// start takes ownership and runs a pipeline in the background.
+func (e *env) start(cfg committer.Config, o opts) *instance {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := state.Open(ctx, e.etcd, cfg.LogID, state.WithLeaseTTL(2*time.Second))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	lfs, err := fsys.NewLocal(e.dir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f := o.format
+	if f == nil {
+		f, _ = writer.NewText(cfg.Format.Compression)
+	}
+	po := committer.Options{FS: lfs, Store: st, Format: f, Failpoint: o.failpoint, Now: o.now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if testing.Verbose() {
+		po.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if o.store != nil {
+		po.Store = o.store(st).(interface {
+			Load(context.Context) (*state.Checkpoint, error)
+			Save(context.Context, *state.Checkpoint) error
+			Done() <-chan struct{}
+		})
+	}
+	p, err := committer.New(cfg, po)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	in := &instance{p: p, store: st, cancel: cancel, done: make(chan error, 1)}
+	go func() { in.done <- p.Run(ctx) }()
+	return in
+}
+
+// stop stops gracefully and releases ownership.
+func (in *instance) stop(t *testing.T) {
+	t.Helper()
+	in.cancel()
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Fatalf("graceful stop: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("pipeline did not stop within 60s")
+	}
+	if err := in.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// crashed waits for a crash and abandons the instance as a dead process
+// would leave it (its lease revoked so the successor needn't wait).
+func (in *instance) crashed(t *testing.T, within time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-in.done:
+		in.cancel()
+		in.store.Abandon(true)
+		return err
+	case <-time.After(within):
+		return nil
+	}
+}
+
+// checkpoint reads the durable checkpoint.
+func (e *env) checkpoint() *state.Checkpoint {
+	e.t.Helper()
+	resp, err := e.etcd.Get(context.Background(), "/landfall/"+e.logid+"/checkpoint")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil
+	}
+	cp, err := state.Decode(resp.Kvs[0].Value)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cp
+}
+
+// waitConsumed waits until the durable checkpoint has consumed everything
+// produced so far.
+func (e *env) waitConsumed(within time.Duration) {
+	e.t.Helper()
+	e.mu.Lock()
+	want := int64(len(e.produced))
+	e.mu.Unlock()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cp := e.checkpoint(); cp != nil {
+			var got int64
+			for _, o := range cp.Offsets {
+				got += o
+			}
+			if got >= want {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("checkpoint did not reach %d consumed records within %v: %+v", want, within, e.checkpoint())
+}
+
+// waitFor polls cond.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", within, what)
+}
+
+var idRE = regexp.MustCompile(`"id":"(\d+)"`)
+
+// landed is what a reader of the table finds.
+type landed struct {
+	ids      map[string]int      // id → times found in committed data files
+	invalid  map[string][]string // id → reasons in the invalid sink
+	late     map[string]int      // id → times found in the late sink
+	byDir    map[string]int      // data records per partition directory
+	success  map[string]bool     // partitions with _SUCCESS
+	files    int
+	inflight []string // staging or hidden files outside staging
+}
+
+// readTable reads every committed file back from the local warehouse.
+func readTable(t *testing.T, root string) landed {
+	t.Helper()
+	l := landed{ids: map[string]int{}, invalid: map[string][]string{}, late: map[string]int{}, byDir: map[string]int{}, success: map[string]bool{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if d.Name() == ".landfall" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(rel))
+		name := d.Name()
+		switch {
+		case name == "_SUCCESS":
+			l.success[dir] = true
+			return nil
+		case strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"):
+			l.inflight = append(l.inflight, rel)
+			return nil
+		case !strings.HasPrefix(name, "part-"):
+			t.Errorf("unexpected file %s", rel)
+			return nil
+		case strings.HasSuffix(name, ".index"):
+			return nil
+		}
+		l.files++
+		lines := readLines(t, p)
+		for _, line := range lines {
+			switch {
+			case strings.HasPrefix(rel, "_invalid/"):
+				var ir struct {
+					Offset int64  `json:"offset"`
+					Reason string `json:"reason"`
+					Rec    string `json:"record_b64"`
+				}
+				if err := json.Unmarshal([]byte(line), &ir); err != nil {
+					t.Errorf("%s: bad invalid-sink line %q: %v", rel, line, err)
+					continue
+				}
+				raw, err := base64.StdEncoding.DecodeString(ir.Rec)
+				if err != nil {
+					t.Errorf("%s: bad base64: %v", rel, err)
+				}
+				if m := idRE.FindSubmatch(raw); m != nil {
+					l.invalid[string(m[1])] = append(l.invalid[string(m[1])], ir.Reason)
+				} else {
+					l.invalid["raw:"+string(raw)] = append(l.invalid["raw:"+string(raw)], ir.Reason)
+				}
+			case strings.HasPrefix(rel, "_late/"):
+				if m := idRE.FindStringSubmatch(line); m != nil {
+					l.late[m[1]]++
+				}
+			default:
+				m := idRE.FindStringSubmatch(line)
+				if m == nil {
+					t.Errorf("%s: record without id: %q", rel, line)
+					continue
+				}
+				l.ids[m[1]]++
+				l.byDir[dir]++
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func readLines(t *testing.T, p string) []string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(p, ".zst") {
+		z, err := zstd.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer z.Close()
+		r = z
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", p, err)
+	}
+	return out
+}
+
+// checkExactlyOnce asserts that every produced record is in exactly one
+// committed file, or in the invalid sink if it was malformed.
+func (e *env) checkExactlyOnce(l landed) {
+	e.t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	missing, dup, badInvalid := 0, 0, 0
+	for id, kind := range e.produced {
+		n := l.ids[id] + len(l.invalid[id]) + l.late[id]
+		switch {
+		case n == 0:
+			missing++
+			if missing <= 5 {
+				e.t.Errorf("record %s (kind %d) is missing", id, kind)
+			}
+		case n > 1:
+			dup++
+			if dup <= 5 {
+				e.t.Errorf("record %s found %d times (data %d, invalid %d, late %d)", id, n, l.ids[id], len(l.invalid[id]), l.late[id])
+			}
+		case kind == loggen.Malformed && len(l.invalid[id]) != 1:
+			badInvalid++
+			e.t.Errorf("malformed record %s is not in the invalid sink", id)
+		}
+	}
+	for id := range l.ids {
+		if _, ok := e.produced[id]; !ok {
+			e.t.Errorf("record %s was never produced", id)
+		}
+	}
+	if missing+dup+badInvalid > 0 {
+		e.t.Fatalf("%d produced: %d missing, %d duplicated, %d malformed not in the sink", len(e.produced), missing, dup, badInvalid)
+	}
+	if len(l.inflight) > 0 {
+		e.t.Errorf("hidden or in-progress files outside staging: %v", l.inflight)
+	}
+	e.t.Logf("%d records produced, all found exactly once in %d files (%d invalid)", len(e.produced), l.files, len(l.invalid))
+}
+
+// counter counts failpoint hits and crashes at the chosen one.
+type counter struct {
+	mu    sync.Mutex
+	name  string
+	at    int
+	hits  map[string]int
+	fired atomic.Bool
+}
+
+func crashAt(name string, at int) *counter { return &counter{name: name, at: at, hits: map[string]int{}} }
+
+func (c *counter) hook(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hits[name]++
+	if name == c.name && c.hits[name] == c.at && !c.fired.Load() {
+		c.fired.Store(true)
+		return fmt.Errorf("%w %s (hit %d)", committer.ErrCrash, name, c.at)
+	}
+	return nil
+}
