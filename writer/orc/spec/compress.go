@@ -210,11 +210,23 @@ type Decompressor struct {
 	flate     io.ReadCloser
 	zstd      *zstd.Decoder
 	chunk     bytes.Reader
+	lzo       func(buf, src []byte) ([]byte, error)
+}
+
+// DecompressorOption configures a Decompressor.
+type DecompressorOption func(*Decompressor)
+
+// WithLZO supplies an LZO1X chunk decoder, which this package does not
+// carry itself (the LZO1X codec lives in writer/lzo, which must not become
+// a dependency of every user of spec). decode decodes src into a prefix of
+// buf, which is block-size long, and returns that prefix.
+func WithLZO(decode func(buf, src []byte) ([]byte, error)) DecompressorOption {
+	return func(d *Decompressor) { d.lzo = decode }
 }
 
 // NewDecompressor returns a decompressor for a file with the given
 // compression and postscript block size (0 means absent, i.e. the default).
-func NewDecompressor(kind CompressionKind, blockSize uint64) (*Decompressor, error) {
+func NewDecompressor(kind CompressionKind, blockSize uint64, opts ...DecompressorOption) (*Decompressor, error) {
 	if blockSize == 0 {
 		blockSize = DefaultCompressionBlockSize
 	}
@@ -222,11 +234,14 @@ func NewDecompressor(kind CompressionKind, blockSize uint64) (*Decompressor, err
 		return nil, fmt.Errorf("%w: compression block size %d exceeds %d", ErrCorrupt, blockSize, MaxCompressionBlockSize)
 	}
 	d := &Decompressor{kind: kind, blockSize: int(blockSize)}
+	for _, o := range opts {
+		o(d)
+	}
 	switch kind {
 	case CompressionNone, CompressionSnappy, CompressionLZ4:
 	case CompressionLZO:
-		if lzoDecompress == nil {
-			return nil, fmt.Errorf("%w: LZO (no LZO1X decompressor linked in)", ErrUnsupportedCompression)
+		if d.lzo == nil {
+			return nil, fmt.Errorf("%w: LZO needs an LZO1X decoder (WithLZO)", ErrUnsupportedCompression)
 		}
 	case CompressionZlib:
 		d.flate = flate.NewReader(&d.chunk)
@@ -353,12 +368,11 @@ func (d *Decompressor) chunkBody(src []byte) ([]byte, error) {
 		}
 		return buf[:n], nil
 	case CompressionLZO:
-		return lzoDecompress(buf, src)
+		out, err := d.lzo(buf, src)
+		if err == nil && len(out) > d.blockSize {
+			err = fmt.Errorf("decodes to %d bytes, block size %d", len(out), d.blockSize)
+		}
+		return out, err
 	}
 	return nil, fmt.Errorf("%w: %v", ErrUnsupportedCompression, d.kind)
 }
-
-// lzoDecompress decodes one LZO1X chunk into buf (which is block-size long)
-// and returns the decoded prefix. It is nil while no LZO1X decompressor is
-// available.
-var lzoDecompress func(buf, src []byte) ([]byte, error)

@@ -274,8 +274,8 @@ func TestSharedFileTails(t *testing.T) {
 		if ps.Magic != Magic && (ps.Magic != "" || string(b[:3]) != Magic) {
 			t.Errorf("%s: magic %q", filepath.Base(f), ps.Magic)
 		}
-		if ps.Compression == CompressionLZO && lzoDecompress == nil {
-			continue
+		if ps.Compression == CompressionLZO {
+			continue // needs writer/lzo; the reader's tests cover it
 		}
 		d, err := NewDecompressor(ps.Compression, ps.CompressionBlockSize)
 		if err != nil {
