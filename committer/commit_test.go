@@ -230,4 +230,3 @@ func TestZombieIsFenced(t *testing.T) {
 type deaf struct{ *state.Store }
 
 func (deaf) Done() <-chan struct{} { return nil }
-

@@ -462,7 +462,9 @@ type counter struct {
 	fired atomic.Bool
 }
 
-func crashAt(name string, at int) *counter { return &counter{name: name, at: at, hits: map[string]int{}} }
+func crashAt(name string, at int) *counter {
+	return &counter{name: name, at: at, hits: map[string]int{}}
+}
 
 func (c *counter) hook(name string) error {
 	c.mu.Lock()
