@@ -146,8 +146,29 @@ func (c *Compressor) compressMatches(out []byte, op int, src []byte) (int, int) 
 			n++
 		}
 	found:
-		op = emitLiterals(out, op, start, src[ii:ip])
-		op = emitMatch(out, op, n, dist)
+		// The common cases of emitLiterals and emitMatch, inlined: most
+		// matches in text are short and near, with few literals between.
+		if t := ip - ii; t > 0 && t <= 3 && op != start {
+			out[op-2] |= byte(t)
+			binary.LittleEndian.PutUint32(out[op:], binary.LittleEndian.Uint32(src[ii:]))
+			op += t
+		} else {
+			op = emitLiterals(out, op, start, src[ii:ip])
+		}
+		if n <= m2MaxLen && dist <= m2MaxOffset {
+			d := dist - 1
+			out[op] = byte((n-1)<<5 | (d&7)<<2)
+			out[op+1] = byte(d >> 3)
+			op += 2
+		} else if n <= m3MaxLen && dist <= m3MaxOffset {
+			d := dist - 1
+			out[op] = byte(m3Marker | (n - 2))
+			out[op+1] = byte(d << 2)
+			out[op+2] = byte(d >> 6)
+			op += 3
+		} else {
+			op = emitMatch(out, op, n, dist)
+		}
 		ip += n
 		ii = ip
 		// Index a position inside the match so that the next repeat of

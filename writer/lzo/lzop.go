@@ -361,48 +361,45 @@ func (z *Writer) Flush() error {
 }
 
 func (z *Writer) writeBlock(data []byte) error {
+	// The block header goes in front of the compressed data in one buffer
+	// so that the block reaches the file in one Write.
 	s := z.scratch
 	hdrLen := 8 + 4*(z.dChecks+z.cChecks)
 	out := s.out[:0]
 	if need := hdrLen + CompressBound(len(data)); cap(out) < need {
 		out = make([]byte, 0, need)
 	}
-	out = out[:hdrLen]
-	out = s.c.Compress(out, data)
+	out = s.c.Compress(out[:hdrLen], data)
 	s.out = out
-	clen := len(out) - hdrLen
-	stored := clen >= len(data)
-	if stored {
-		clen = len(data)
-	}
-	h := out[:0]
-	h = binary.BigEndian.AppendUint32(h, uint32(len(data)))
-	h = binary.BigEndian.AppendUint32(h, uint32(clen))
+	comp := out[hdrLen:]
 	f := z.cfg.flags
+	h := out[:0]
+	stored := len(comp) >= len(data)
+	if stored {
+		// lzop stores a block as is when compression doesn't shrink it,
+		// and then writes no checksum of compressed data.
+		f &^= FlagAdler32C | FlagCRC32C
+		comp = data
+	}
+	h = binary.BigEndian.AppendUint32(h, uint32(len(data)))
+	h = binary.BigEndian.AppendUint32(h, uint32(len(comp)))
 	if f&FlagAdler32D != 0 {
 		h = binary.BigEndian.AppendUint32(h, adler32.Checksum(data))
 	}
 	if f&FlagCRC32D != 0 {
 		h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(data))
 	}
+	if f&FlagAdler32C != 0 {
+		h = binary.BigEndian.AppendUint32(h, adler32.Checksum(comp))
+	}
+	if f&FlagCRC32C != 0 {
+		h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(comp))
+	}
 	if stored {
-		// lzop stores a block as is when compression doesn't shrink it,
-		// and then writes no checksum of compressed data.
 		out = append(h, data...)
-	} else {
-		comp := out[hdrLen:]
-		if f&FlagAdler32C != 0 {
-			h = binary.BigEndian.AppendUint32(h, adler32.Checksum(comp))
-		}
-		if f&FlagCRC32C != 0 {
-			h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(comp))
-		}
 	}
 	z.index = binary.BigEndian.AppendUint64(z.index, uint64(z.offset))
-	if err := z.write(out); err != nil {
-		return err
-	}
-	return nil
+	return z.write(out)
 }
 
 // Close writes the last block and the end marker. It does not close the
