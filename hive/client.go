@@ -182,23 +182,37 @@ func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *
 		c.m.requests.WithLabelValues(op, "transient").Inc()
 		return fmt.Errorf("hive: metastore %s: %w", op, err), ctx.Err() == nil
 	}
-	deadline := time.Now().Add(c.cfg.CallTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	if err := cn.nc.SetDeadline(deadline); err != nil {
+	// The call's context carries the call timeout. Thrift's binary protocol
+	// retries a timed-out read while its context has time left, so the
+	// context, not only the socket, must end when the call times out.
+	cctx, cancel := context.WithTimeout(ctx, c.cfg.CallTimeout)
+	defer cancel()
+	deadline, _ := cctx.Deadline()
+	// The socket deadline is a backstop a little after the context's; the
+	// AfterFunc below is what cuts a read when the context ends, so that a
+	// cancelled caller never waits for a hung metastore.
+	if err := cn.nc.SetDeadline(deadline.Add(time.Second)); err != nil {
 		c.discard(cn, true)
 		return fmt.Errorf("hive: metastore %s: set deadline: %w", op, err), true
 	}
-	// Thrift reads ignore the context; cancelling it expires the deadline
-	// so that a hung metastore never outlives the caller.
-	stop := context.AfterFunc(ctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(cctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
 	start := time.Now()
-	err = fn(ctx, cn.cl)
+	err = fn(cctx, cn.cl)
 	stopped := stop()
 	c.m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
 
-	out, broken, transient := classify(op, c.uris[cn.uriIdx], err)
+	var out error
+	var broken, transient bool
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller gave up: the stream may hold half a reply, so the
+		// connection goes, and there is no retry.
+		out, broken = fmt.Errorf("hive: metastore %s at %s: %w (%v)", op, c.uris[cn.uriIdx], context.Cause(ctx), err), true
+	case err != nil && cctx.Err() != nil:
+		out, broken, transient = fmt.Errorf("hive: metastore %s at %s: no answer within %v: %w", op, c.uris[cn.uriIdx], c.cfg.CallTimeout, err), true, true
+	default:
+		out, broken, transient = classify(op, c.uris[cn.uriIdx], err)
+	}
 	c.m.requests.WithLabelValues(op, resultLabel(out, transient)).Inc()
 	if broken || !stopped {
 		c.discard(cn, err != nil && ctx.Err() == nil)

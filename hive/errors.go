@@ -1,7 +1,6 @@
 package hive
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -136,11 +135,6 @@ func classify(op, uri string, err error) (out error, brokenConn, transient bool)
 		// An internal error can be a passing failure; the connection
 		// stays usable either way.
 		return me(nil, appErr.TypeId() == thrift.INTERNAL_ERROR), false, appErr.TypeId() == thrift.INTERNAL_ERROR
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		// The caller gave up (or its deadline cut the call); the stream
-		// may hold half a reply, so the connection is dropped.
-		return fmt.Errorf("hive: metastore %s at %s: %w", op, uri, err), true, false
 	}
 	var (
 		netErr   net.Error
