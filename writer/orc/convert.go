@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -157,7 +158,7 @@ func (cv *converter) append(c *column, v *jsonValue) error {
 		}
 		c.ints = append(c.ints, n)
 	case spec.TypeFloat, spec.TypeDouble:
-		f, ok := jsonFloat(v)
+		f, ok := cv.jsonFloat(v)
 		if !ok {
 			return cv.fail(c, c.t.Kind.String(), v)
 		}
@@ -411,21 +412,29 @@ func fitsInt(k spec.TypeKind, n int64) bool {
 	return true
 }
 
-func jsonFloat(v *jsonValue) (float64, bool) {
+// jsonFloat parses the number's text with strconv: fastjson's own float
+// parser is not correctly rounded (it is off by an ulp on some inputs),
+// which would change stored doubles.
+func (cv *converter) jsonFloat(v *jsonValue) (float64, bool) {
+	var text []byte
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		f, err := v.Float64()
-		return f, err == nil
+		cv.buf = v.MarshalTo(cv.buf[:0])
+		text = cv.buf
 	case fastjson.TypeString:
-		s := trimSpace(v.GetStringBytes())
-		f, err := strconv.ParseFloat(string(s), 64)
-		if err != nil {
-			// NaN and ±Infinity have no JSON number spelling.
-			return 0, false
-		}
-		return f, true
+		// NaN and ±Infinity have no JSON number spelling, so strings may
+		// carry them.
+		text = trimSpace(v.GetStringBytes())
+	default:
+		return 0, false
 	}
-	return 0, false
+	if len(text) == 0 {
+		return 0, false
+	}
+	// The string does not outlive the call (errors are dropped), so it
+	// may alias the scratch buffer instead of copying it.
+	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64)
+	return f, err == nil
 }
 
 // truncateChars keeps the first n UTF-8 characters, as Hive does for

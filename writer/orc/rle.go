@@ -253,6 +253,7 @@ type intRLEv2 struct {
 	zz    [rlev2Max]uint64
 	adj   [rlev2Max]uint64
 	hist  [65]int
+	data  [rlev2Max]uint64
 	patch []uint64
 }
 
@@ -515,6 +516,7 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 		for gap > 255 {
 			patches++
 			gap -= 255
+			maxGap = 255 // a filler patch carries a gap of 255
 		}
 		maxGap = max(maxGap, gap)
 		patches++
@@ -564,7 +566,7 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 	entries := e.patch[:0]
 	prev = 0
 	mask := uint64(1)<<uint(w) - 1
-	data := e.zz[:n] // zz is no longer needed for this group
+	data := e.data[:n] // not zz: the caller may still write direct
 	for i, a := range adj {
 		data[i] = a & mask
 		if hi := a >> uint(w); hi != 0 {
