@@ -142,6 +142,8 @@ func (r *BatchReader) loadStripe(i int) error {
 		index:     i,
 		streams:   map[streamKey][]byte{},
 		enc:       s.Footer.Columns,
+		dec:       r.dec,
+		limit:     r.f.cfg.maxStreamSize,
 		decimal64: len(r.f.ps.Version) >= 2 && r.f.ps.Version[0] == 1,
 		maxElems:  r.cfg.maxElems,
 	}
@@ -190,14 +192,7 @@ func (r *BatchReader) loadStripe(i int) error {
 		if r.include != nil && !r.include[st.Column] {
 			continue
 		}
-		raw := section[st.Offset-dataOff : st.Offset-dataOff+st.Length]
-		b := raw
-		if r.dec.Kind() != spec.CompressionNone {
-			if b, err = r.dec.Decompress(nil, raw, r.f.cfg.maxStreamSize); err != nil {
-				return fmt.Errorf("orc: stripe %d: decompress %v stream of column %d: %w", i, st.Kind, st.Column, err)
-			}
-		}
-		sd.streams[streamKey{st.Column, st.Kind}] = b
+		sd.streams[streamKey{st.Column, st.Kind}] = section[st.Offset-dataOff : st.Offset-dataOff+st.Length]
 	}
 	root, err := newColumnReader(r.f.schema, sd, r.include)
 	if err != nil {

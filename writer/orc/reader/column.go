@@ -12,8 +12,14 @@ import (
 
 // stripeData is what the column readers of one stripe decode from.
 type stripeData struct {
-	index     int
+	index int
+	// streams are the stripe's raw (still compressed) streams; need
+	// decompresses them when a column reader asks, so that a column that
+	// fails to build fails before streams after it are touched, and
+	// columns left out by projection cost nothing.
 	streams   map[streamKey][]byte
+	dec       *spec.Decompressor
+	limit     int
 	enc       []spec.ColumnEncoding
 	loc       *time.Location // writer time zone; nil means UTC
 	decimal64 bool           // file format UNSTABLE-PRE-2.0: small decimals are DECIMAL64
@@ -33,9 +39,19 @@ type streamKey struct {
 // encrypted columns live in the encryption variants, which this reader
 // can't decrypt.
 func (sd *stripeData) need(col int, kind spec.StreamKind) ([]byte, error) {
-	b, ok := sd.streams[streamKey{col, kind}]
-	if !ok && sd.encrypted[col] {
-		return nil, fmt.Errorf("%w: column %d", ErrEncrypted, col)
+	raw, ok := sd.streams[streamKey{col, kind}]
+	if !ok {
+		if sd.encrypted[col] {
+			return nil, fmt.Errorf("%w: column %d", ErrEncrypted, col)
+		}
+		return nil, nil
+	}
+	if sd.dec.Kind() == spec.CompressionNone {
+		return raw, nil
+	}
+	b, err := sd.dec.Decompress(nil, raw, sd.limit)
+	if err != nil {
+		return nil, fmt.Errorf("decompress %v stream of column %d: %w", kind, col, err)
 	}
 	return b, nil
 }
@@ -53,11 +69,15 @@ type presence struct {
 	nullBuf []bool
 }
 
-func newPresence(sd *stripeData, col int) presence {
-	if b, ok := sd.streams[streamKey{col, spec.StreamPresent}]; ok {
-		return presence{present: &boolRLE{bytes: byteRLE{s: stream{b: b}}}}
+func newPresence(sd *stripeData, col int) (presence, error) {
+	if _, ok := sd.streams[streamKey{col, spec.StreamPresent}]; !ok {
+		return presence{}, nil
 	}
-	return presence{}
+	b, err := sd.need(col, spec.StreamPresent)
+	if err != nil {
+		return presence{}, err
+	}
+	return presence{present: &boolRLE{bytes: byteRLE{s: stream{b: b}}}}, nil
 }
 
 // nulls sets v.Len and v.Nulls for n rows and returns how many are not null.
@@ -119,7 +139,10 @@ func newColumnReader(t *Type, sd *stripeData, include []bool) (columnReader, err
 	if isDict && t.Kind != spec.TypeString && t.Kind != spec.TypeVarchar && t.Kind != spec.TypeChar {
 		return nil, fmt.Errorf("%w: %v column %d has dictionary encoding", spec.ErrCorrupt, t.Kind, col)
 	}
-	p := newPresence(sd, col)
+	p, err := newPresence(sd, col)
+	if err != nil {
+		return nil, err
+	}
 	switch t.Kind {
 	case spec.TypeBoolean, spec.TypeByte:
 		data, err := sd.need(col, spec.StreamData)
@@ -184,7 +207,9 @@ func newColumnReader(t *Type, sd *stripeData, include []bool) (columnReader, err
 		c := &decimalColumn{presence: p, typ: t}
 		if sd.decimal64 && t.Precision > 0 && t.Precision <= 18 {
 			// DECIMAL64: the unscaled values as RLE v2 integers, the
-			// scale the type's.
+			// scale the type's. The Java writer labels the column DIRECT
+			// but always writes RLE v2 (its statistics match only that
+			// reading), so the encoding kind is not consulted.
 			c.dec64 = newIntDecoder(data, true, true)
 			return c, nil
 		}

@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,5 +25,3 @@ func testdataDir(t testing.TB) string {
 		dir = parent
 	}
 }
-
-func bytesReaderAt(b []byte) *bytes.Reader { return bytes.NewReader(b) }

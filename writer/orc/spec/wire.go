@@ -35,6 +35,10 @@ func decodeMessage(msg string, b []byte, unknown *[]byte, field fieldFunc) error
 			m, err = skipField, nil
 		}
 		if err != nil {
+			if errors.Is(err, ErrCorrupt) {
+				// An embedded message already said what is corrupt.
+				return fmt.Errorf("decode %s field %d: %w", msg, num, err)
+			}
 			return fmt.Errorf("%w: decode %s field %d: %v", ErrCorrupt, msg, num, err)
 		}
 		if m == skipField {
