@@ -72,6 +72,15 @@ func (w *Writer) flushStripe(release bool) error {
 			return err
 		}
 	}
+	comp, err := w.pool.get()
+	if err != nil {
+		return w.fail("flush stripe", err)
+	}
+	w.comp = comp
+	defer func() {
+		w.pool.put(w.comp)
+		w.comp = nil
+	}()
 	e := &w.enc
 	n := len(w.cols)
 	e.used = 0
@@ -98,7 +107,6 @@ func (w *Writer) flushStripe(release bool) error {
 	// Index section: a ROW_INDEX per column, then bloom filters.
 	start := w.offset
 	var footer spec.StripeFooter
-	var err error
 	for i := range w.cols {
 		if e.blob, err = compressBlob(e.blob[:0], w.comp, e.index[i].AppendTo(nil)); err != nil {
 			return w.fail("compress row index", err)

@@ -12,6 +12,7 @@ type Format struct {
 	schema *Type
 	o      options
 	mem    *memoryManager
+	pool   *compressorPool
 }
 
 var _ writer.Format = (*Format)(nil)
@@ -27,10 +28,11 @@ func NewFormat(schema *Type, opts ...Option) (*Format, error) {
 		return nil, err
 	}
 	// A trial writer checks what depends on the schema (bloom columns).
-	if _, err := newWriter(io.Discard, schema, &o, nil); err != nil {
+	pool := newCompressorPool(&o)
+	if _, err := newWriter(io.Discard, schema, &o, nil, pool); err != nil {
 		return nil, err
 	}
-	return &Format{schema: schema, o: o, mem: newMemoryManager(o.memoryBudget)}, nil
+	return &Format{schema: schema, o: o, mem: newMemoryManager(o.memoryBudget), pool: pool}, nil
 }
 
 // Name is the config name of the format.
@@ -44,7 +46,7 @@ func (f *Format) Schema() *Type { return f.schema }
 
 // NewEncoder starts an ORC file on w.
 func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
-	return newWriter(w, f.schema, &f.o, f.mem)
+	return newWriter(w, f.schema, &f.o, f.mem, f.pool)
 }
 
 // BufferedBytes is the memory all open files of the format hold now.

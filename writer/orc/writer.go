@@ -120,7 +120,8 @@ type Writer struct {
 	marks  []mark
 	cv     converter
 	parser fastjson.Parser
-	comp   *spec.Compressor
+	pool   *compressorPool
+	comp   *spec.Compressor // borrowed from pool while a stripe or the tail is written
 	mem    *memoryManager
 	bloom  []bool // per column id
 
@@ -150,25 +151,26 @@ func NewWriter(w io.Writer, schema *Type, opts ...Option) (*Writer, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return newWriter(w, schema, &o, nil)
+	return newWriter(w, schema, &o, nil, nil)
 }
 
-func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager) (*Writer, error) {
+func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager, pool *compressorPool) (*Writer, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	if schema == nil || schema.Kind != spec.TypeStruct {
 		return nil, errors.New("orc: new writer: the schema must be a struct")
 	}
-	var comp *spec.Compressor
-	if o.compression != spec.CompressionNone {
-		var err error
-		comp, err = spec.NewCompressor(o.compression, o.blockSize, spec.WithLevel(o.level))
-		if err != nil {
-			return nil, fmt.Errorf("orc: new writer: %w", err)
-		}
+	if pool == nil {
+		pool = newCompressorPool(o)
 	}
-	wr := &Writer{w: w, o: o, schema: schema, comp: comp, mem: mem}
+	// Fail now, not at the first stripe, if the codec can't be built.
+	comp, err := pool.get()
+	if err != nil {
+		return nil, fmt.Errorf("orc: new writer: %w", err)
+	}
+	pool.put(comp)
+	wr := &Writer{w: w, o: o, schema: schema, pool: pool, mem: mem}
 	wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
 	wr.cols = wr.root.flat(nil)
 	wr.marks = make([]mark, len(wr.cols))
@@ -351,6 +353,15 @@ func (w *Writer) write(p []byte) error {
 }
 
 func (w *Writer) writeTail() error {
+	comp, err := w.pool.get()
+	if err != nil {
+		return w.fail("write tail", err)
+	}
+	w.comp = comp
+	defer func() {
+		w.pool.put(w.comp)
+		w.comp = nil
+	}()
 	content := w.offset
 	meta := spec.Metadata{StripeStats: w.stripeStats}
 	metaBytes, err := compressBlob(nil, w.comp, meta.AppendTo(nil))
