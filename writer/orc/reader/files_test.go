@@ -409,8 +409,8 @@ func TestBadFiles(t *testing.T) {
 }
 
 // readRows opens b and reads its rows, returning the first error.
-func readRows(b []byte) error {
-	f, err := Open(bytes.NewReader(b), int64(len(b)))
+func readRows(b []byte, opts ...Option) error {
+	f, err := Open(bytes.NewReader(b), int64(len(b)), opts...)
 	if err != nil {
 		return err
 	}
