@@ -156,7 +156,7 @@ func (c *Client) call(ctx context.Context, op string, fn func(context.Context, *
 				return fmt.Errorf("hive: metastore %s: %w (last error: %v)", op, err, last)
 			}
 		}
-		err, transient := c.once(ctx, op, fn)
+		transient, err := c.once(ctx, op, fn)
 		if err == nil {
 			return nil
 		}
@@ -169,18 +169,18 @@ func (c *Client) call(ctx context.Context, op string, fn func(context.Context, *
 	return fmt.Errorf("%w: %s failed %d times: %w", ErrUnavailable, op, r.Attempts, last)
 }
 
-func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *hms.ThriftHiveMetastoreClient) error) (error, bool) {
+func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *hms.ThriftHiveMetastoreClient) error) (bool, error) {
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("hive: metastore %s: wait for a connection: %w", op, ctx.Err()), false
+		return false, fmt.Errorf("hive: metastore %s: wait for a connection: %w", op, ctx.Err())
 	}
 	defer func() { <-c.sem }()
 
 	cn, err := c.get(ctx)
 	if err != nil {
 		c.m.requests.WithLabelValues(op, "transient").Inc()
-		return fmt.Errorf("hive: metastore %s: %w", op, err), ctx.Err() == nil
+		return ctx.Err() == nil, fmt.Errorf("hive: metastore %s: %w", op, err)
 	}
 	// The call's context carries the call timeout. Thrift's binary protocol
 	// retries a timed-out read while its context has time left, so the
@@ -193,7 +193,7 @@ func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *
 	// cancelled caller never waits for a hung metastore.
 	if err := cn.nc.SetDeadline(deadline.Add(time.Second)); err != nil {
 		c.discard(cn, true)
-		return fmt.Errorf("hive: metastore %s: set deadline: %w", op, err), true
+		return true, fmt.Errorf("hive: metastore %s: set deadline: %w", op, err)
 	}
 	stop := context.AfterFunc(cctx, func() { _ = cn.nc.SetDeadline(time.Unix(1, 0)) })
 	start := time.Now()
@@ -211,7 +211,7 @@ func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *
 	case err != nil && cctx.Err() != nil:
 		out, broken, transient = fmt.Errorf("hive: metastore %s at %s: no answer within %v: %w", op, c.uris[cn.uriIdx], c.cfg.CallTimeout, err), true, true
 	default:
-		out, broken, transient = classify(op, c.uris[cn.uriIdx], err)
+		broken, transient, out = classify(op, c.uris[cn.uriIdx], err)
 	}
 	c.m.requests.WithLabelValues(op, resultLabel(out, transient)).Inc()
 	if broken || !stopped {
@@ -219,7 +219,7 @@ func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *
 	} else {
 		c.put(cn)
 	}
-	return out, transient
+	return transient, out
 }
 
 func resultLabel(err error, transient bool) string {

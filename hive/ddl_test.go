@@ -53,4 +53,3 @@ func TestDDLRejectsBadSpec(t *testing.T) {
 		t.Error("unexpected sentinel")
 	}
 }
-

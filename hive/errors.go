@@ -102,9 +102,9 @@ func (e *MetastoreError) Unwrap() []error {
 // keeps that cheap while the message stays visible. Everything the metastore
 // says about the request itself — no such object, already exists, invalid
 // object or operation — is permanent.
-func classify(op, uri string, err error) (out error, brokenConn, transient bool) {
+func classify(op, uri string, err error) (brokenConn, transient bool, out error) {
 	if err == nil {
-		return nil, false, false
+		return false, false, nil
 	}
 	var (
 		noSuch   *hms.NoSuchObjectException
@@ -122,19 +122,20 @@ func classify(op, uri string, err error) (out error, brokenConn, transient bool)
 	}
 	switch {
 	case errors.As(err, &noSuch), errors.As(err, &unkTable), errors.As(err, &unkDB):
-		return me(ErrNotFound, false), false, false
+		return false, false, me(ErrNotFound, false)
 	case errors.As(err, &exists):
-		return me(ErrAlreadyExists, false), false, false
+		return false, false, me(ErrAlreadyExists, false)
 	case errors.As(err, &invObj), errors.As(err, &invOp), errors.As(err, &invIn):
-		return me(nil, false), false, false
+		return false, false, me(nil, false)
 	case errors.As(err, &meta):
-		return me(nil, true), false, true
+		return false, true, me(nil, true)
 	case errors.As(err, &appErr):
 		// The server read our request and answered with an error of its
 		// own (unknown method on an older metastore, an internal error).
 		// An internal error can be a passing failure; the connection
 		// stays usable either way.
-		return me(nil, appErr.TypeId() == thrift.INTERNAL_ERROR), false, appErr.TypeId() == thrift.INTERNAL_ERROR
+		internal := appErr.TypeId() == thrift.INTERNAL_ERROR
+		return false, internal, me(nil, internal)
 	}
 	var (
 		netErr   net.Error
@@ -144,10 +145,10 @@ func classify(op, uri string, err error) (out error, brokenConn, transient bool)
 	)
 	if errors.As(err, &netErr) || errors.As(err, &tTrans) || errors.As(err, &tProto) ||
 		errors.As(err, &errnoErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("hive: metastore %s at %s: %w", op, uri, err), true, true
+		return true, true, fmt.Errorf("hive: metastore %s at %s: %w", op, uri, err)
 	}
 	// Unknown errors are treated as a broken connection that a retry may
 	// fix: dropping a connection costs one reconnect, keeping a poisoned one
 	// costs every later call.
-	return fmt.Errorf("hive: metastore %s at %s: %w", op, uri, err), true, true
+	return true, true, fmt.Errorf("hive: metastore %s at %s: %w", op, uri, err)
 }

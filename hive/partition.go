@@ -21,6 +21,11 @@ type Partition struct {
 	Path     string
 	Location string
 
+	// NumFiles, NumRows and TotalSize are the partition's totals over all
+	// its visible files (after compaction and late appends), not the delta
+	// of this commit: the metastore step writes them as Hive's statistics.
+	// NumRows < 0 means unknown; Hive's numRows is then left unset rather
+	// than declared accurate.
 	NumFiles  int64
 	NumRows   int64
 	TotalSize int64

@@ -411,3 +411,19 @@ func (h *handler) partitions(db, table string) []*hms.Partition {
 	}
 	return out
 }
+
+func (h *handler) editPartition(db, table string, values []string, edit func(*hms.Partition)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	k := tkey(db, table)
+	t, ok := h.tables[k]
+	if !ok || len(values) != len(t.PartitionKeys) {
+		return
+	}
+	if p, ok := h.parts[k][partName(t.PartitionKeys, values)]; ok {
+		if p.Parameters == nil {
+			p.Parameters = map[string]string{}
+		}
+		edit(p)
+	}
+}

@@ -194,3 +194,9 @@ func (s *Server) Partitions(db, table string) []*hms.Partition { return s.h.part
 
 // PutTable stores t as is (no checks), for tests that need odd tables.
 func (s *Server) PutTable(t *hms.Table) { s.h.putTable(t) }
+
+// EditPartition changes a stored partition in place, as an operator or
+// another tool would; it does nothing if the partition does not exist.
+func (s *Server) EditPartition(db, table string, values []string, edit func(*hms.Partition)) {
+	s.h.editPartition(db, table, values, edit)
+}
