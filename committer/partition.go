@@ -68,6 +68,11 @@ func ParsePattern(p string, loc *time.Location) (*Pattern, error) {
 						break
 					}
 				}
+				if !found && !isLetter(inner[0]) {
+					seg.tokens = append(seg.tokens, "'"+inner[:1]) // separator, as in {yyyy-MM-dd}
+					inner = inner[1:]
+					found = true
+				}
 				if !found {
 					return nil, fmt.Errorf("%q: unknown date token at %q (use yyyy, MM, dd, HH)", elem, inner)
 				}
@@ -164,3 +169,5 @@ func (p *Pattern) Bounds(t time.Time) (path string, start, end time.Time) {
 	}
 	return path, start, end
 }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

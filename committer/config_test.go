@@ -1,0 +1,68 @@
+package committer
+
+import (
+	"strings"
+	"testing"
+)
+
+const goodConfig = `
+logid: nginx_access
+kafka: {brokers: ["k1:9092"], topic: nginx}
+etcd: {endpoints: ["http://e1:2379"]}
+warehouse: {uri: "file:///data/warehouse/ods.db/nginx_access"}
+event_time: {field: ts}
+`
+
+func TestConfigDefaultsAndValid(t *testing.T) {
+	c, err := ParseConfig([]byte(goodConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Checkpoint.Interval.Seconds() != 10 || c.Format.Name != "text" || c.Late.Policy != "append" || c.Table.Name != "nginx_access" {
+		t.Fatalf("defaults not applied: %+v", c)
+	}
+}
+
+// Every bad key fails at start with a message that names the key.
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := []struct{ edit, key string }{
+		{"logid: ''", "logid:"},
+		{"logid: 'bad/id'", "logid:"},
+		{"kafka: {brokers: [], topic: nginx}", "kafka.brokers:"},
+		{"kafka: {brokers: [k:1]}", "kafka.topic:"},
+		{"kafka: {brokers: [k:1], topic: t, start_offset: middle}", "kafka.start_offset:"},
+		{"etcd: {endpoints: []}", "etcd.endpoints:"},
+		{"etcd: {endpoints: [embedded]}", "etcd.embedded_dir:"},
+		{"warehouse: {uri: 's3://bucket/x'}", "warehouse.uri:"},
+		{"format: {name: parquet}", "format.name:"},
+		{"format: {name: orc}", "format.schema:"},
+		{"format: {name: text, compression: gzip}", "format.compression:"},
+		{"event_time: {field: ''}", "event_time.field:"},
+		{"event_time: {field: ts, format: iso}", "event_time.format:"},
+		{"event_time: {field: ts, timezone: Mars/Olympus}", "event_time.timezone:"},
+		{"partition: {pattern: 'dt={yyyy}'}", "partition.pattern:"},
+		{"partition: {pattern: 'dt={yyyyMMdd}/hr={hh}'}", "partition.pattern:"},
+		{"checkpoint: {interval: 1ms}", "checkpoint.interval:"},
+		{"commit: {steps: [success-file, carrier-pigeon]}", "commit.steps:"},
+		{"late: {policy: drop}", "late.policy:"},
+		{"unknown_key: 1", "unknown_key"},
+	}
+	for _, c := range cases {
+		key := strings.SplitN(c.edit, ":", 2)[0]
+		var lines []string
+		for _, l := range strings.Split(goodConfig, "\n") {
+			if !strings.HasPrefix(l, key+":") {
+				lines = append(lines, l)
+			}
+		}
+		lines = append(lines, c.edit)
+		_, err := ParseConfig([]byte(strings.Join(lines, "\n")))
+		if err == nil {
+			t.Errorf("%s: accepted", c.edit)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.key) {
+			t.Errorf("%s: error %q does not name %s", c.edit, err, c.key)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+func TestOwnershipAndFencing(t *testing.T) {
+	e, err := StartEmbedded(t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL()}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx := context.Background()
+
+	a, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp, err := a.Load(ctx); err != nil || cp != nil {
+		t.Fatalf("fresh Load = %v, %v", cp, err)
+	}
+	if err := a.Save(ctx, &Checkpoint{Seq: 1, Offsets: map[int32]int64{0: 10}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second process waits while the first owns the logid.
+	waitCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = Open(waitCtx, cli, "logs", WithLeaseTTL(time.Second))
+	cancel()
+	if err == nil {
+		t.Fatal("a second owner was admitted")
+	}
+
+	// The first loses its lease; the second takes over, and the first can
+	// no longer write.
+	a.Abandon(true)
+	b, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := a.Save(ctx, &Checkpoint{Seq: 99}); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("zombie Save: %v, want ErrNotOwner", err)
+	}
+	cp, err := b.Load(ctx)
+	if err != nil || cp.Seq != 1 || cp.Offsets[0] != 10 {
+		t.Fatalf("successor sees %+v, %v", cp, err)
+	}
+}
+
+func TestDecodeRejectsBadState(t *testing.T) {
+	for _, s := range []string{``, `{`, `{"v":2}`, `{"v":0}`, `{"v":1,"offsets":{"0":-1}}`, `{"v":1,"pending":[{"staging":""}]}`, `{"v":1,"partitions":{"x":null}}`} {
+		if _, err := Decode([]byte(s)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Decode(%q) = %v, want ErrCorrupt", s, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	b, _ := Encode(&Checkpoint{Seq: 3, Offsets: map[int32]int64{0: 5}, Pending: []PendingFile{{Staging: "s", Final: "f", Size: 1}}})
+	f.Add(b)
+	f.Add([]byte(`{"v":1,"commits":[{"partition":"p","done":1}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cp, err := Decode(b)
+		if err != nil {
+			return
+		}
+		again, err := Encode(cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(again); err != nil {
+			t.Fatalf("re-decode of an accepted checkpoint: %v", err)
+		}
+	})
+}
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }
