@@ -1,0 +1,674 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+// table is one test's world on the real cluster: a Kafka topic, a logid in
+// etcd, a table directory on HDFS, a landfall config file, and a producer
+// that remembers what Kafka acknowledged.
+type table struct {
+	t          *testing.T
+	name       string
+	topic      string
+	partitions int32
+	logid      string
+	root       string // HDFS path of the table
+	fs         *fsys.HDFS
+	cfgPath    string
+	workdir    string
+	kafka      string
+	etcd       *clientv3.Client
+	prod       *kgo.Client
+
+	mu       sync.Mutex
+	gen      *loggen.Generator
+	produced map[string]loggen.Kind // acknowledged by Kafka
+	maybe    map[string]bool        // produce failed: may or may not be in Kafka
+	eventAt  map[string]time.Time   // event time (the record's ts) of valid and late records
+}
+
+// tableConfig is what a test changes in the landfall config.
+type tableConfig struct {
+	checkpoint     time.Duration
+	outOfOrderness time.Duration
+	idle           int
+	leaseTTL       time.Duration
+	format         string
+}
+
+func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
+	t.Helper()
+	kafka := endpoint(t, "LANDFALL_E2E_KAFKA")
+	etcdURL := endpoint(t, "LANDFALL_E2E_ETCD")
+	hdfsAddr := endpoint(t, "LANDFALL_E2E_HDFS")
+	bin := endpoint(t, "LANDFALL_E2E_BIN")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("landfall binary: %v (make e2e builds it)", err)
+	}
+	work := os.Getenv("LANDFALL_E2E_WORKDIR")
+	if work == "" {
+		work = t.TempDir()
+	}
+	name := fmt.Sprintf("%s_%d", strings.ToLower(strings.NewReplacer("/", "_", "Test", "").Replace(t.Name())), time.Now().UnixNano()%1e9)
+	tb := &table{
+		t: t, name: name, topic: "e2e." + name, partitions: partitions, logid: name,
+		root: "/landfall-e2e/warehouse/" + name, workdir: filepath.Join(work, name), kafka: kafka,
+		gen: loggen.New(uint64(time.Now().UnixNano())), produced: map[string]loggen.Kind{},
+		maybe: map[string]bool{}, eventAt: map[string]time.Time{},
+	}
+	if err := os.MkdirAll(tb.workdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The topic: auto creation is off on the e2e broker, as in production.
+	adm, err := kgo.NewClient(kgo.SeedBrokers(kafka))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(adm).CreateTopic(ctx, partitions, 1, nil, tb.topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", tb.topic, err)
+	}
+
+	tb.prod, err = kgo.NewClient(kgo.SeedBrokers(kafka), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordDeliveryTimeout(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tb.prod.Close)
+	tb.etcd, err = clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tb.etcd.Close() })
+	tb.fs = newHDFS(t, tb.root)
+
+	if tc.checkpoint == 0 {
+		tc.checkpoint = time.Second
+	}
+	if tc.outOfOrderness == 0 {
+		tc.outOfOrderness = time.Minute
+	}
+	if tc.idle == 0 {
+		tc.idle = 2
+	}
+	if tc.leaseTTL == 0 {
+		tc.leaseTTL = 2 * time.Second
+	}
+	if tc.format == "" {
+		tc.format = "text"
+	}
+	cfg := fmt.Sprintf(`logid: %s
+kafka:
+  brokers: [%q]
+  topic: %q
+  fetch_max_bytes: 1048576
+etcd:
+  endpoints: [%q]
+  lease_ttl: %s
+  dial_timeout: 3s
+warehouse:
+  uri: %q
+format:
+  name: %s
+event_time:
+  field: ts
+  format: epoch_ms
+  max_future: 87600h
+checkpoint:
+  interval: %s
+watermark:
+  out_of_orderness: %s
+  idle_checkpoints: %d
+commit:
+  steps: [success-file]
+late:
+  policy: append
+`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, tc.format,
+		tc.checkpoint, tc.outOfOrderness, tc.idle)
+	tb.cfgPath = filepath.Join(tb.workdir, "landfall.yaml")
+	if err := os.WriteFile(tb.cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("table %s: topic %s, hdfs %s, logs in %s", tb.name, tb.topic, tb.root, tb.workdir)
+	return tb
+}
+
+// produce sends n generated records with event times from et, step apart,
+// and returns the next event time. Records count as produced once Kafka
+// acknowledged them; those of a failed batch may or may not be there.
+func (tb *table) produce(ctx context.Context, n int, et time.Time, step time.Duration) (time.Time, error) {
+	recs := make([]*kgo.Record, 0, n)
+	ids := make([]string, 0, n)
+	kinds := make([]loggen.Kind, 0, n)
+	ets := make([]time.Time, 0, n)
+	tb.mu.Lock()
+	for i := 0; i < n; i++ {
+		v, kind := tb.gen.Next(nil, et)
+		recs = append(recs, &kgo.Record{Topic: tb.topic, Value: v})
+		ids = append(ids, fmt.Sprint(tb.gen.Seq()))
+		kinds = append(kinds, kind)
+		var ts time.Time
+		if m := tsRE.FindSubmatch(v); m != nil && kind != loggen.Malformed {
+			ms, _ := strconv.ParseInt(string(m[1]), 10, 64)
+			ts = time.UnixMilli(ms)
+		}
+		ets = append(ets, ts)
+		et = et.Add(step)
+	}
+	tb.mu.Unlock()
+	err := tb.prod.ProduceSync(ctx, recs...).FirstErr()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for i, id := range ids {
+		if err != nil {
+			tb.maybe[id] = true
+			continue
+		}
+		tb.produced[id] = kinds[i]
+		if kinds[i] != loggen.Malformed {
+			tb.eventAt[id] = ets[i]
+		}
+	}
+	if err != nil {
+		return et, fmt.Errorf("produce: %w", err)
+	}
+	return et, nil
+}
+
+// endOffsets are Kafka's log end offsets of the topic.
+func (tb *table) endOffsets() (map[int32]int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.kafka))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lo, err := kadm.NewClient(cl).ListEndOffsets(ctx, tb.topic)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int32]int64{}
+	var lerr error
+	lo.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			lerr = o.Err
+		}
+		out[o.Partition] = o.Offset
+	})
+	return out, lerr
+}
+
+// checkpoint reads landfall's durable checkpoint from etcd (nil before the
+// first one).
+func (tb *table) checkpoint() (*state.Checkpoint, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := tb.etcd.Get(ctx, "/landfall/"+tb.logid+"/checkpoint")
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, nil
+	}
+	return state.Decode(resp.Kvs[0].Value)
+}
+
+// waitDrained waits until the durable checkpoint has consumed everything in
+// Kafka and no file is pending.
+func (tb *table) waitDrained(within time.Duration) {
+	tb.t.Helper()
+	end, err := tb.endOffsets()
+	if err != nil {
+		tb.t.Fatalf("end offsets: %v", err)
+	}
+	deadline := time.Now().Add(within)
+	var cp *state.Checkpoint
+	for time.Now().Before(deadline) {
+		cp, err = tb.checkpoint()
+		if err == nil && cp != nil && len(cp.Pending) == 0 {
+			done := true
+			for p, o := range end {
+				if cp.Offsets[p] < o {
+					done = false
+				}
+			}
+			if done {
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	tb.t.Fatalf("landfall did not consume up to %v within %v; last checkpoint %+v (err %v)", end, within, cp, err)
+}
+
+// landfall is one landfall process.
+type landfall struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error
+}
+
+// start runs bin/landfall run --config … as a separate process.
+func (tb *table) start(name string) *landfall {
+	tb.t.Helper()
+	l, err := tb.tryStart(name)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	return l
+}
+
+func (tb *table) tryStart(name string) (*landfall, error) {
+	logPath := filepath.Join(tb.workdir, name+".log")
+	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "=== %s start %s\n", time.Now().Format(time.RFC3339Nano), name)
+	cmd := exec.Command(os.Getenv("LANDFALL_E2E_BIN"), "run", "--config", tb.cfgPath)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "HADOOP_USER_NAME=root")
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("start landfall %s: %w", name, err)
+	}
+	l := &landfall{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		l.err = cmd.Wait()
+		out.Close()
+		close(l.done)
+	}()
+	return l, nil
+}
+
+func (l *landfall) exited() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill9 kills the process as a crash would and waits for it.
+func (l *landfall) kill9() {
+	_ = l.cmd.Process.Signal(syscall.SIGKILL)
+	<-l.done
+}
+
+// stop asks for a graceful stop and requires a clean exit.
+func (l *landfall) stop(t *testing.T) {
+	t.Helper()
+	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil && !l.exited() {
+		t.Fatalf("signal landfall %s: %v", l.name, err)
+	}
+	select {
+	case <-l.done:
+	case <-time.After(90 * time.Second):
+		l.kill9()
+		t.Fatalf("landfall %s did not stop within 90s of SIGTERM; log %s", l.name, l.log)
+	}
+	if l.err != nil {
+		t.Fatalf("landfall %s exited with %v after SIGTERM:\n%s", l.name, l.err, logTail(l.log, 30))
+	}
+}
+
+// logTail returns the last n lines of a log file.
+func logTail(p string, n int) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitLog waits until the process's log has a line matching re.
+func (l *landfall) waitLog(t *testing.T, re *regexp.Regexp, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(l.log); err == nil && re.Match(b) {
+			return
+		}
+		if l.exited() {
+			t.Fatalf("landfall %s exited (%v) before logging %s:\n%s", l.name, l.err, re, logTail(l.log, 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("landfall %s did not log %s within %v:\n%s", l.name, re, within, logTail(l.log, 30))
+}
+
+var (
+	idRE = regexp.MustCompile(`"id":"(\d+)"`)
+	tsRE = regexp.MustCompile(`^\{"ts":(\d+),`)
+)
+
+// landed is what a reader of the table finds on HDFS.
+type landed struct {
+	ids     map[string]int      // id → times found in committed data files
+	dirOf   map[string]string   // id → partition directory
+	invalid map[string][]string // id → reasons in the invalid sink
+	byDir   map[string]int      // data records per partition directory
+	success map[string]bool     // partitions with _SUCCESS
+	files   int
+	hidden  []string // hidden files outside .landfall and the sinks
+}
+
+// readTable reads every committed file of the table (or of one partition
+// directory under it) back from HDFS, as Hive would: names starting with "."
+// or "_" are invisible, except the _invalid sink, read for the check.
+func (tb *table) readTable(dir string) (landed, error) {
+	l := landed{ids: map[string]int{}, dirOf: map[string]string{}, invalid: map[string][]string{}, byDir: map[string]int{}, success: map[string]bool{}}
+	err := tb.walk(dir, func(rel string, info fs.FileInfo) error {
+		d, name := path.Dir(rel), info.Name()
+		switch {
+		case name == "_SUCCESS":
+			l.success[d] = true
+			return nil
+		case strings.HasPrefix(rel, "_invalid/") && strings.HasPrefix(name, "part-"):
+			lines, err := tb.readLines(rel)
+			if err != nil {
+				return err
+			}
+			for _, line := range lines {
+				var ir struct {
+					Reason string `json:"reason"`
+					Rec    string `json:"record_b64"`
+				}
+				if err := json.Unmarshal([]byte(line), &ir); err != nil {
+					return fmt.Errorf("%s: bad invalid-sink line %q: %w", rel, line, err)
+				}
+				raw, err := base64.StdEncoding.DecodeString(ir.Rec)
+				if err != nil {
+					return fmt.Errorf("%s: bad base64: %w", rel, err)
+				}
+				if m := idRE.FindSubmatch(raw); m != nil {
+					l.invalid[string(m[1])] = append(l.invalid[string(m[1])], ir.Reason)
+				}
+			}
+			return nil
+		case strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || strings.Contains(rel, "/_") || strings.HasPrefix(rel, "_"):
+			l.hidden = append(l.hidden, rel)
+			return nil
+		case strings.HasSuffix(name, ".index"):
+			return nil
+		}
+		l.files++
+		lines, err := tb.readLines(rel)
+		if err != nil {
+			return err
+		}
+		for _, line := range lines {
+			m := idRE.FindStringSubmatch(line)
+			if m == nil {
+				return fmt.Errorf("%s: record without id: %q", rel, line)
+			}
+			l.ids[m[1]]++
+			l.dirOf[m[1]] = d
+			l.byDir[d]++
+		}
+		return nil
+	})
+	return l, err
+}
+
+// walk visits the files under dir (relative to the table root), skipping
+// landfall's own .landfall directory.
+func (tb *table) walk(dir string, fn func(rel string, info fs.FileInfo) error) error {
+	ents, err := tb.fs.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		rel := path.Join(dir, e.Name())
+		if e.IsDir() {
+			if e.Name() == ".landfall" {
+				continue
+			}
+			if err := tb.walk(rel, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := fn(rel, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tb *table) readLines(rel string) ([]string, error) {
+	r, err := tb.fs.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var in io.Reader = r
+	if strings.HasSuffix(rel, ".zst") {
+		z, err := zstd.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		defer z.Close()
+		in = z
+	}
+	var out []string
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	return out, nil
+}
+
+// checkExactlyOnce asserts that every acknowledged record is in exactly one
+// committed data file or the invalid sink, that records of failed produce
+// calls are there at most once, and that nothing else is.
+func (tb *table) checkExactlyOnce(l landed) {
+	t := tb.t
+	t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	missing, dup := 0, 0
+	report := func(format string, a ...any) {
+		if missing+dup <= 10 {
+			t.Errorf(format, a...)
+		}
+	}
+	for id, kind := range tb.produced {
+		n := l.ids[id] + len(l.invalid[id])
+		switch {
+		case n == 0:
+			missing++
+			report("record %s (kind %d) is missing", id, kind)
+		case n > 1:
+			dup++
+			report("record %s found %d times (data %d, invalid %d)", id, n, l.ids[id], len(l.invalid[id]))
+		case kind == loggen.Malformed && len(l.invalid[id]) != 1:
+			t.Errorf("malformed record %s is not in the invalid sink", id)
+		}
+	}
+	for id := range tb.maybe {
+		if n := l.ids[id] + len(l.invalid[id]); n > 1 {
+			dup++
+			report("record %s (of a failed produce) found %d times", id, n)
+		}
+	}
+	for id := range l.ids {
+		if _, ok := tb.produced[id]; !ok && !tb.maybe[id] {
+			t.Errorf("record %s was never produced", id)
+		}
+	}
+	if len(l.hidden) > 0 {
+		t.Errorf("hidden files left in the table: %v", l.hidden)
+	}
+	if missing+dup > 0 {
+		t.Fatalf("%d records acknowledged by Kafka: %d missing, %d duplicated", len(tb.produced), missing, dup)
+	}
+	t.Logf("%d records acknowledged (%d more of failed produce calls), all found exactly once in %d files on HDFS; %d in the invalid sink",
+		len(tb.produced), len(tb.maybe), l.files, len(l.invalid))
+}
+
+// hourDir is the partition directory of an event time under the default
+// pattern log_date={yyyyMMdd}/log_hour={HH}, in UTC.
+func hourDir(t time.Time) string {
+	t = t.UTC()
+	return fmt.Sprintf("log_date=%s/log_hour=%02d", t.Format("20060102"), t.Hour())
+}
+
+// successWatch records, for every partition, what its files held when its
+// _SUCCESS first appeared — to prove that no partition is committed early.
+type successWatch struct {
+	tb   *table
+	mu   sync.Mutex
+	seen map[string]map[string]bool // partition → ids visible at commit
+	errs []error
+}
+
+func (tb *table) watchSuccess(ctx context.Context, every time.Duration) *successWatch {
+	w := &successWatch{tb: tb, seen: map[string]map[string]bool{}}
+	go func() {
+		for ctx.Err() == nil {
+			w.scan()
+			select {
+			case <-ctx.Done():
+			case <-time.After(every):
+			}
+		}
+	}()
+	return w
+}
+
+// scan snapshots the partitions whose _SUCCESS is new.
+func (w *successWatch) scan() {
+	var fresh []string
+	err := w.tb.walk("", func(rel string, info fs.FileInfo) error {
+		if info.Name() != "_SUCCESS" || strings.HasPrefix(rel, "_") {
+			return nil
+		}
+		d := path.Dir(rel)
+		w.mu.Lock()
+		_, ok := w.seen[d]
+		w.mu.Unlock()
+		if !ok {
+			fresh = append(fresh, d)
+		}
+		return nil
+	})
+	if err == nil {
+		for _, d := range fresh {
+			l, rerr := w.tb.readTable(d)
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			ids := map[string]bool{}
+			for id := range l.ids {
+				ids[id] = true
+			}
+			w.mu.Lock()
+			w.seen[d] = ids
+			w.mu.Unlock()
+		}
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// HDFS may be restarting under a fault; note it, the final scan decides.
+		w.mu.Lock()
+		w.errs = append(w.errs, err)
+		w.mu.Unlock()
+	}
+}
+
+// check: every record that is in a partition at the end and was on time
+// (not generated late) was already visible when the partition's _SUCCESS
+// appeared; and every partition with data has its _SUCCESS.
+func (w *successWatch) check(final landed) {
+	t := w.tb.t
+	t.Helper()
+	w.scan()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tb.mu.Lock()
+	defer w.tb.mu.Unlock()
+	early := 0
+	for id, d := range final.dirOf {
+		kind, ok := w.tb.produced[id]
+		if !ok || kind != loggen.Valid {
+			continue // late records may be appended after the commit
+		}
+		snap, committed := w.seen[d]
+		if !committed {
+			continue
+		}
+		if !snap[id] {
+			early++
+			if early <= 5 {
+				t.Errorf("partition %s got _SUCCESS before on-time record %s (event time %s) was visible in it", d, id, w.tb.eventAt[id].UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	var dirs []string
+	for d := range final.byDir {
+		dirs = append(dirs, d)
+		if !final.success[d] {
+			t.Errorf("partition %s holds %d records but has no _SUCCESS", d, final.byDir[d])
+		}
+	}
+	sort.Strings(dirs)
+	if early > 0 {
+		t.Fatalf("%d on-time records arrived in partitions after their _SUCCESS", early)
+	}
+	t.Logf("partitions with data: %v; %d partitions committed (watched %d commits; %d transient read errors)", dirs, len(final.success), len(w.seen), len(w.errs))
+}
