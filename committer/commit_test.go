@@ -33,18 +33,18 @@ func TestWatermarkCommit(t *testing.T) {
 	e.waitConsumed(10 * time.Second)
 	time.Sleep(300 * time.Millisecond) // several checkpoints
 	l := readTable(t, e.dir)
-	if l.success["log_date=20261121/log_hour=10"] {
+	if l.Success["log_date=20261121/log_hour=10"] {
 		t.Fatal("hour 10 committed while the watermark (11:04-5m) is inside it")
 	}
 	e.produceRaw(rec(4, h.Add(66*time.Minute)))
 	waitFor(t, 10*time.Second, "hour 10 committed", func() bool {
-		return readTable(t, e.dir).success["log_date=20261121/log_hour=10"]
+		return readTable(t, e.dir).Success["log_date=20261121/log_hour=10"]
 	})
 	l = readTable(t, e.dir)
-	if n := l.byDir["log_date=20261121/log_hour=10"]; n != 2 {
+	if n := l.ByDir["log_date=20261121/log_hour=10"]; n != 2 {
 		t.Fatalf("hour 10 holds %d records, want 2", n)
 	}
-	if l.success["log_date=20261121/log_hour=11"] {
+	if l.Success["log_date=20261121/log_hour=11"] {
 		t.Fatal("hour 11 committed early")
 	}
 }
@@ -62,11 +62,11 @@ func TestStreamBreakCommitsEmptyHours(t *testing.T) {
 	e.produceRaw(rec(1, h.Add(5*time.Minute)), rec(2, h.Add(20*time.Minute)))
 	waitFor(t, 10*time.Second, "hours 10-12 committed", func() bool {
 		l := readTable(t, e.dir)
-		return l.success["log_date=20261121/log_hour=10"] && l.success["log_date=20261121/log_hour=11"] && l.success["log_date=20261121/log_hour=12"]
+		return l.Success["log_date=20261121/log_hour=10"] && l.Success["log_date=20261121/log_hour=11"] && l.Success["log_date=20261121/log_hour=12"]
 	})
 	l := readTable(t, e.dir)
-	if l.byDir["log_date=20261121/log_hour=10"] != 2 {
-		t.Fatalf("hour 10 holds %d records, want 2", l.byDir["log_date=20261121/log_hour=10"])
+	if l.ByDir["log_date=20261121/log_hour=10"] != 2 {
+		t.Fatalf("hour 10 holds %d records, want 2", l.ByDir["log_date=20261121/log_hour=10"])
 	}
 	for _, empty := range []string{"log_date=20261121/log_hour=11", "log_date=20261121/log_hour=12"} {
 		ents, err := os.ReadDir(filepath.Join(e.dir, empty))
@@ -77,7 +77,7 @@ func TestStreamBreakCommitsEmptyHours(t *testing.T) {
 			t.Fatalf("empty hour %s holds %v, want only _SUCCESS", empty, ents)
 		}
 	}
-	if l.success["log_date=20261121/log_hour=13"] {
+	if l.Success["log_date=20261121/log_hour=13"] {
 		t.Fatal("hour 13 (still open on the clock) committed")
 	}
 }
@@ -91,12 +91,12 @@ func TestLateDataAppend(t *testing.T) {
 	in := e.start(cfg, opts{now: func() time.Time { return h }})
 	e.produceRaw(rec(1, h.Add(5*time.Minute)), rec(2, h.Add(2*time.Hour)))
 	waitFor(t, 10*time.Second, "hour 10 committed", func() bool {
-		return readTable(t, e.dir).success["log_date=20261121/log_hour=10"]
+		return readTable(t, e.dir).Success["log_date=20261121/log_hour=10"]
 	})
 	e.produceRaw(rec(3, h.Add(30*time.Minute)))
 	e.waitConsumed(10 * time.Second)
 	waitFor(t, 10*time.Second, "late record committed", func() bool {
-		return readTable(t, e.dir).byDir["log_date=20261121/log_hour=10"] == 2
+		return readTable(t, e.dir).ByDir["log_date=20261121/log_hour=10"] == 2
 	})
 	in.stop(t)
 	cp := e.checkpoint()
@@ -116,11 +116,11 @@ func TestLateDataSink(t *testing.T) {
 	defer in.stop(t)
 	e.produceRaw(rec(1, h.Add(5*time.Minute)), rec(2, h.Add(2*time.Hour)))
 	waitFor(t, 10*time.Second, "hour 10 committed", func() bool {
-		return readTable(t, e.dir).success["log_date=20261121/log_hour=10"]
+		return readTable(t, e.dir).Success["log_date=20261121/log_hour=10"]
 	})
 	e.produceRaw(rec(3, h.Add(30*time.Minute)))
-	waitFor(t, 10*time.Second, "late record in the sink", func() bool { return readTable(t, e.dir).late["3"] == 1 })
-	if n := readTable(t, e.dir).byDir["log_date=20261121/log_hour=10"]; n != 1 {
+	waitFor(t, 10*time.Second, "late record in the sink", func() bool { return readTable(t, e.dir).Late["3"] == 1 })
+	if n := readTable(t, e.dir).ByDir["log_date=20261121/log_hour=10"]; n != 1 {
 		t.Fatalf("committed hour 10 changed: %d records", n)
 	}
 }
@@ -145,7 +145,7 @@ func TestInvalidRecords(t *testing.T) {
 	e.waitConsumed(10 * time.Second)
 	waitFor(t, 10*time.Second, "all records committed", func() bool {
 		l := readTable(t, e.dir)
-		return len(l.invalid) == 6 && l.ids["14"] > 0
+		return len(l.Invalid) == 6 && l.IDs["14"] > 0
 	})
 	l := readTable(t, e.dir)
 	want := map[string]string{
@@ -153,12 +153,12 @@ func TestInvalidRecords(t *testing.T) {
 		"12": "event time out of range", "13": "event time too far in the future", "15": "record contains a newline",
 	}
 	for id, reason := range want {
-		if got := l.invalid[id]; len(got) != 1 || !strings.HasPrefix(got[0], reason) {
+		if got := l.Invalid[id]; len(got) != 1 || !strings.HasPrefix(got[0], reason) {
 			t.Errorf("invalid record %s: reasons %v, want one starting with %q", id, got, reason)
 		}
 	}
-	if l.ids["14"] != 1 {
-		t.Fatalf("valid record after the bad ones: found %d times", l.ids["14"])
+	if l.IDs["14"] != 1 {
+		t.Fatalf("valid record after the bad ones: found %d times", l.IDs["14"])
 	}
 }
 
@@ -182,15 +182,15 @@ func TestTimeZoneAndDST(t *testing.T) {
 	e.produceRaw(rec(1, first), rec(2, first.Add(45*time.Minute))) // 06:15 UTC = 01:15 EST, second half
 	e.waitConsumed(10 * time.Second)
 	time.Sleep(300 * time.Millisecond)
-	if readTable(t, e.dir).success["log_date=20261101/log_hour=01"] {
+	if readTable(t, e.dir).Success["log_date=20261101/log_hour=01"] {
 		t.Fatal("the repeated hour 01 committed after its first half")
 	}
 	e.produceRaw(rec(3, second), rec(4, time.Date(2026, 11, 1, 2, 1, 0, 0, ny)))
 	waitFor(t, 10*time.Second, "hour 01 committed", func() bool {
-		return readTable(t, e.dir).success["log_date=20261101/log_hour=01"]
+		return readTable(t, e.dir).Success["log_date=20261101/log_hour=01"]
 	})
 	l := readTable(t, e.dir)
-	if n := l.byDir["log_date=20261101/log_hour=01"]; n != 3 {
+	if n := l.ByDir["log_date=20261101/log_hour=01"]; n != 3 {
 		t.Fatalf("hour 01 holds %d records, want 3 (both halves)", n)
 	}
 }

@@ -1,25 +1,17 @@
 package committer_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -27,6 +19,7 @@ import (
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
@@ -297,160 +290,38 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	t.Fatalf("timed out after %v waiting for %s", within, what)
 }
 
-var idRE = regexp.MustCompile(`"id":"(\d+)"`)
-
-// landed is what a reader of the table finds.
-type landed struct {
-	ids      map[string]int      // id → times found in committed data files
-	invalid  map[string][]string // id → reasons in the invalid sink
-	late     map[string]int      // id → times found in the late sink
-	byDir    map[string]int      // data records per partition directory
-	success  map[string]bool     // partitions with _SUCCESS
-	files    int
-	inflight []string // staging or hidden files outside staging
-}
-
 // readTable reads every committed file back from the local warehouse.
-func readTable(t *testing.T, root string) landed {
+func readTable(t *testing.T, root string) *committest.Table {
 	t.Helper()
-	l := landed{ids: map[string]int{}, invalid: map[string][]string{}, late: map[string]int{}, byDir: map[string]int{}, success: map[string]bool{}}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if d.Name() == ".landfall" {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		dir := filepath.ToSlash(filepath.Dir(rel))
-		name := d.Name()
-		switch {
-		case name == "_SUCCESS":
-			l.success[dir] = true
-			return nil
-		case strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_"):
-			l.inflight = append(l.inflight, rel)
-			return nil
-		case !strings.HasPrefix(name, "part-"):
-			t.Errorf("unexpected file %s", rel)
-			return nil
-		case strings.HasSuffix(name, ".index"):
-			return nil
-		}
-		l.files++
-		lines := readLines(t, p)
-		for _, line := range lines {
-			switch {
-			case strings.HasPrefix(rel, "_invalid/"):
-				var ir struct {
-					Offset int64  `json:"offset"`
-					Reason string `json:"reason"`
-					Rec    string `json:"record_b64"`
-				}
-				if err := json.Unmarshal([]byte(line), &ir); err != nil {
-					t.Errorf("%s: bad invalid-sink line %q: %v", rel, line, err)
-					continue
-				}
-				raw, err := base64.StdEncoding.DecodeString(ir.Rec)
-				if err != nil {
-					t.Errorf("%s: bad base64: %v", rel, err)
-				}
-				if m := idRE.FindSubmatch(raw); m != nil {
-					l.invalid[string(m[1])] = append(l.invalid[string(m[1])], ir.Reason)
-				} else {
-					l.invalid["raw:"+string(raw)] = append(l.invalid["raw:"+string(raw)], ir.Reason)
-				}
-			case strings.HasPrefix(rel, "_late/"):
-				if m := idRE.FindStringSubmatch(line); m != nil {
-					l.late[m[1]]++
-				}
-			default:
-				m := idRE.FindStringSubmatch(line)
-				if m == nil {
-					t.Errorf("%s: record without id: %q", rel, line)
-					continue
-				}
-				l.ids[m[1]]++
-				l.byDir[dir]++
-			}
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return l
-}
-
-func readLines(t *testing.T, p string) []string {
-	t.Helper()
-	f, err := os.Open(p)
+	lfs, err := fsys.NewLocal(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(p, ".zst") {
-		z, err := zstd.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer z.Close()
-		r = z
+	tb, err := committest.Read(lfs, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", p, err)
-	}
-	return out
+	return tb
 }
 
 // checkExactlyOnce asserts that every produced record is in exactly one
 // committed file, or in the invalid sink if it was malformed.
-func (e *env) checkExactlyOnce(l landed) {
+func (e *env) checkExactlyOnce(tb *committest.Table) {
 	e.t.Helper()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	missing, dup, badInvalid := 0, 0, 0
+	produced, malformed := map[string]bool{}, map[string]bool{}
 	for id, kind := range e.produced {
-		n := l.ids[id] + len(l.invalid[id]) + l.late[id]
-		switch {
-		case n == 0:
-			missing++
-			if missing <= 5 {
-				e.t.Errorf("record %s (kind %d) is missing", id, kind)
-			}
-		case n > 1:
-			dup++
-			if dup <= 5 {
-				e.t.Errorf("record %s found %d times (data %d, invalid %d, late %d)", id, n, l.ids[id], len(l.invalid[id]), l.late[id])
-			}
-		case kind == loggen.Malformed && len(l.invalid[id]) != 1:
-			badInvalid++
-			e.t.Errorf("malformed record %s is not in the invalid sink", id)
+		produced[id] = true
+		malformed[id] = kind == loggen.Malformed
+	}
+	if probs := tb.Check(produced, malformed); len(probs) > 0 {
+		for _, p := range probs {
+			e.t.Error(p)
 		}
+		e.t.FailNow()
 	}
-	for id := range l.ids {
-		if _, ok := e.produced[id]; !ok {
-			e.t.Errorf("record %s was never produced", id)
-		}
-	}
-	if missing+dup+badInvalid > 0 {
-		e.t.Fatalf("%d produced: %d missing, %d duplicated, %d malformed not in the sink", len(e.produced), missing, dup, badInvalid)
-	}
-	if len(l.inflight) > 0 {
-		e.t.Errorf("hidden or in-progress files outside staging: %v", l.inflight)
-	}
-	e.t.Logf("%d records produced, all found exactly once in %d files (%d invalid)", len(e.produced), l.files, len(l.invalid))
+	e.t.Logf("%d records produced, all found exactly once in %d files (%d invalid)", len(e.produced), tb.Files, len(tb.Invalid))
 }
 
 // counter counts failpoint hits and crashes at the chosen one.

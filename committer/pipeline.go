@@ -251,7 +251,12 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 			break
 		}
 		if !time.Now().Before(next) {
-			if err := p.checkpoint(ctx, fin); err != nil {
+			// A checkpoint is never cut short by a stop request: it either
+			// completes or fails on its own timeout.
+			ckCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+			err := p.checkpoint(ckCtx, fin)
+			cancel()
+			if err != nil {
 				return err
 			}
 			next = time.Now().Add(p.cfg.Checkpoint.Interval)
@@ -267,7 +272,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 
 	// Graceful stop: one last checkpoint, then let the finalizer drain and
 	// give ready commits a moment.
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	defer cancel()
 	if err := p.checkpoint(stopCtx, fin); err != nil {
 		return err
@@ -534,3 +539,7 @@ func (p *Pipeline) reject(r *kgo.Record, reason string) error {
 }
 
 const invalidDir = "_invalid"
+
+// checkpointTimeout bounds one checkpoint's syncs and state write; past it
+// the process stops and recovery takes over.
+const checkpointTimeout = 2 * time.Minute
