@@ -377,8 +377,21 @@ func (c *Client) Ping(ctx context.Context) error {
 // GetTable returns the metastore's table object.
 func (c *Client) GetTable(ctx context.Context, db, table string) (*hms.Table, error) {
 	var t *hms.Table
-	err := c.call(ctx, "get_table", func(ctx context.Context, cl *hms.ThriftHiveMetastoreClient) (err error) {
-		t, err = cl.GetTable(ctx, db, table)
+	err := c.call(ctx, "get_table_req", func(ctx context.Context, cl *hms.ThriftHiveMetastoreClient) error {
+		// Hive 4 removed get_table; Hive 2 lacks nothing but is asked the
+		// old way when it does not know get_table_req.
+		r, err := cl.GetTableReq(ctx, &hms.GetTableRequest{DbName: db, TblName: table, ID: -1})
+		var ae thrift.TApplicationException
+		if errors.As(err, &ae) && ae.TypeId() == thrift.UNKNOWN_METHOD {
+			t, err = cl.GetTable(ctx, db, table)
+			return err
+		}
+		if err == nil {
+			if r.Table == nil {
+				return &hms.MetaException{Message: "get_table_req answered without a table"}
+			}
+			t = r.Table
+		}
 		return err
 	})
 	if err != nil {
@@ -445,11 +458,13 @@ func (c *Client) ListPartitions(ctx context.Context, db, table string) ([]*hms.P
 // addPartition and alterPartition pass DO_NOT_UPDATE_STATS so that the
 // metastore keeps the statistics landfall counted instead of listing the
 // directory itself (slow on HDFS, and wrong while compaction runs).
-func (c *Client) addPartition(ctx context.Context, p *hms.Partition) error {
-	return c.call(ctx, "add_partition", func(ctx context.Context, cl *hms.ThriftHiveMetastoreClient) error {
-		_, err := cl.AddPartitionWithEnvironmentContext(ctx, p, statsContext())
+func (c *Client) addPartition(ctx context.Context, p *hms.Partition) (*hms.Partition, error) {
+	var added *hms.Partition
+	err := c.call(ctx, "add_partition", func(ctx context.Context, cl *hms.ThriftHiveMetastoreClient) (err error) {
+		added, err = cl.AddPartitionWithEnvironmentContext(ctx, p, statsContext())
 		return err
 	})
+	return added, err
 }
 
 func (c *Client) alterPartition(ctx context.Context, p *hms.Partition) error {

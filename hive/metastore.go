@@ -67,9 +67,21 @@ func (m *Metastore) Commit(ctx context.Context, p Partition) error {
 		return err
 	}
 
-	err = m.c.addPartition(ctx, want)
+	added, err := m.c.addPartition(ctx, want)
 	if err == nil {
 		m.log.Info("hive partition added", "hive_partition", spec, "num_files", p.NumFiles, "num_rows", p.NumRows, "commit_key", p.Key)
+		// Hive 4 lists a partition directory that exists already when the
+		// partition is added and overwrites numFiles and totalSize with what
+		// it finds, DO_NOT_UPDATE_STATS or not; landfall's directory always
+		// exists by then. Its count includes sidecars and misses nothing
+		// landfall knows better, so landfall's totals are put back with an
+		// alter, which does honour DO_NOT_UPDATE_STATS.
+		if added == nil || !sameStats(added.Parameters, want.Parameters) {
+			if err := m.c.alterPartition(ctx, want); err != nil {
+				return fmt.Errorf("hive: restore statistics of added partition %s: %w", spec, err)
+			}
+			m.log.Debug("hive partition statistics restored after the metastore recomputed them", "hive_partition", spec)
+		}
 		return nil
 	}
 	if !errors.Is(err, ErrAlreadyExists) {
@@ -107,6 +119,17 @@ func (m *Metastore) Commit(ctx context.Context, p Partition) error {
 	m.log.Info("hive partition altered", "hive_partition", spec, "update", p.Update,
 		"num_files", p.NumFiles, "num_rows", p.NumRows, "commit_key", p.Key)
 	return nil
+}
+
+// sameStats reports whether the statistics landfall sets are in have as in
+// want.
+func sameStats(have, want map[string]string) bool {
+	for _, k := range []string{"numFiles", "totalSize", "numRows", "COLUMN_STATS_ACCURATE"} {
+		if have[k] != want[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // newer reports whether the partition's parameters come from a later commit

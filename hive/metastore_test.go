@@ -188,3 +188,21 @@ func TestMetastoreStepThroughOutage(t *testing.T) {
 		t.Fatalf("%d partitions, want 1", n)
 	}
 }
+
+// Hive 4 overwrites numFiles and totalSize of a partition whose directory
+// exists when it is added; the step puts landfall's totals back.
+func TestMetastoreStepRestoresRecomputedStats(t *testing.T) {
+	srv, c := setup(t, hive.FormatORC)
+	srv.RecomputeStatsOnAdd(true)
+	p := commit("20261121", "17", 3, 30, 3000)
+	if err := hive.NewMetastore(c).Commit(ctxT(t), p); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Partitions("logs", "clicks")[0].Parameters
+	if got["numFiles"] != "3" || got["totalSize"] != "3000" {
+		t.Errorf("numFiles = %q, totalSize = %q; want landfall's 3 and 3000", got["numFiles"], got["totalSize"])
+	}
+	if n := srv.Calls("alter_partition_with_environment_context"); n != 1 {
+		t.Errorf("alter calls = %d, want 1", n)
+	}
+}

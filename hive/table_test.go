@@ -73,8 +73,8 @@ func TestLoadTableNotFound(t *testing.T) {
 	if !strings.Contains(err.Error(), "logs.nope") || !strings.Contains(err.Error(), "ddl") {
 		t.Errorf("error should name the table and the fix: %v", err)
 	}
-	if n := srv.Calls("get_table"); n != 1 {
-		t.Errorf("get_table called %d times; a permanent error must not be retried", n)
+	if n := srv.Calls("get_table_req"); n != 1 {
+		t.Errorf("get_table_req called %d times; a permanent error must not be retried", n)
 	}
 }
 

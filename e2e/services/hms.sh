@@ -13,7 +13,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 HIVE_VERSION=4.0.1
-HMS_HOME="$E2E_CACHE/hms-$HIVE_VERSION"
+HMS_POM="$E2E_ROOT/e2e/hms/pom.xml"
+# The cache is keyed by the pom's content, so editing the pom fetches anew.
+HMS_HOME="$E2E_CACHE/hms-$HIVE_VERSION-$(sha1sum "$HMS_POM" | cut -c1-8)"
 HMS_PORT="${HMS_PORT:-19083}"
 DIR="$E2E_STATE/hms"
 PIDFILE="$E2E_STATE/hms.pid"
@@ -102,7 +104,7 @@ svc_start() {
 		log "hms already running"
 		return 0
 	fi
-	mvn_fetch "$E2E_ROOT/e2e/hms/pom.xml" "$HMS_HOME"
+	mvn_fetch "$HMS_POM" "$HMS_HOME"
 	rm -f "$PIDFILE" "$ENVFILE"
 	require_ports_free "$HMS_PORT"
 	write_config

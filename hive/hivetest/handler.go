@@ -16,7 +16,7 @@ import (
 // implemented are the Thrift methods the handler serves.
 var implemented = map[string]bool{
 	"get_all_databases": true, "get_database": true, "create_database": true,
-	"get_all_tables": true, "get_table": true, "create_table": true, "drop_table": true,
+	"get_all_tables": true, "get_table": true, "get_table_req": true, "create_table": true, "drop_table": true,
 	"add_partition": true, "add_partition_with_environment_context": true,
 	"get_partition": true, "get_partitions": true, "get_partition_names": true,
 	"alter_partition": true, "alter_partition_with_environment_context": true,
@@ -33,9 +33,12 @@ type handler struct {
 	hang     chan struct{}
 	fail     string
 	failNext int
-	dbs      map[string]*hms.Database
-	tables   map[string]*hms.Table
-	parts    map[string]map[string]*hms.Partition // table key → partition name → partition
+	// recompute emulates Hive 4, which overwrites the fast statistics of a
+	// partition whose directory exists already when it is added.
+	recompute bool
+	dbs       map[string]*hms.Database
+	tables    map[string]*hms.Table
+	parts     map[string]map[string]*hms.Partition // table key → partition name → partition
 }
 
 func newHandler() *handler {
@@ -195,6 +198,19 @@ func (h *handler) GetTable(ctx context.Context, db, table string) (*hms.Table, e
 	return t, nil
 }
 
+func (h *handler) GetTableReq(ctx context.Context, req *hms.GetTableRequest) (*hms.GetTableResult_, error) {
+	if err := h.enter(ctx, "get_table_req"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t, ok := h.tables[tkey(req.DbName, req.TblName)]
+	if !ok {
+		return nil, &hms.NoSuchObjectException{Message: fmt.Sprintf("hive.%s.%s table not found", req.DbName, req.TblName)}
+	}
+	return &hms.GetTableResult_{Table: t}, nil
+}
+
 func (h *handler) CreateTable(ctx context.Context, t *hms.Table) error {
 	if err := h.enter(ctx, "create_table"); err != nil {
 		return err
@@ -275,6 +291,12 @@ func (h *handler) addPartition(ctx context.Context, method string, p *hms.Partit
 	p.DbName, p.TableName = t.DbName, t.TableName
 	if p.CreateTime == 0 {
 		p.CreateTime = int32(time.Now().Unix())
+	}
+	if h.recompute {
+		if p.Parameters == nil {
+			p.Parameters = map[string]string{}
+		}
+		p.Parameters["numFiles"], p.Parameters["totalSize"] = "0", "0"
 	}
 	if p.Sd != nil && p.Sd.Location == "" && t.Sd != nil {
 		p.Sd.Location = strings.TrimSuffix(t.Sd.Location, "/") + "/" + name

@@ -200,3 +200,11 @@ func (s *Server) PutTable(t *hms.Table) { s.h.putTable(t) }
 func (s *Server) EditPartition(db, table string, values []string, edit func(*hms.Partition)) {
 	s.h.editPartition(db, table, values, edit)
 }
+
+// RecomputeStatsOnAdd makes add_partition overwrite numFiles and totalSize
+// (with zeros) as Hive 4 does when the partition directory exists already.
+func (s *Server) RecomputeStatsOnAdd(on bool) {
+	s.h.mu.Lock()
+	s.h.recompute = on
+	s.h.mu.Unlock()
+}
