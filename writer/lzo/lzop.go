@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"io"
 	"time"
@@ -142,7 +141,7 @@ func appendHeader(b []byte, h *Header) ([]byte, error) {
 	if h.Flags&FlagHCRC32 != 0 {
 		sum = crc32.ChecksumIEEE(b[start:])
 	} else {
-		sum = adler32.Checksum(b[start:])
+		sum = adler32Sum(b[start:])
 	}
 	return binary.BigEndian.AppendUint32(b, sum), nil
 }
@@ -161,10 +160,10 @@ type writerConfig struct {
 func defaultWriterConfig() writerConfig {
 	return writerConfig{
 		blockSize: DefaultBlockSize,
-		// Checksums of both the data and the compressed bytes: the second
-		// lets a compactor that copies blocks verify them without
-		// decompressing.
-		flags: FlagAdler32D | FlagAdler32C,
+		// What lzop writes by default. A compactor that copies blocks
+		// verifies them by decompressing, which costs less than a second
+		// checksum on every write would.
+		flags: FlagAdler32D,
 		mode:  0o100644,
 	}
 }
@@ -176,7 +175,7 @@ func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockS
 
 // WithChecksums sets which per-block checksums are written, as a
 // combination of FlagAdler32D, FlagCRC32D, FlagAdler32C and FlagCRC32C. The
-// default is FlagAdler32D|FlagAdler32C.
+// default is FlagAdler32D, like lzop's.
 func WithChecksums(flags uint32) WriterOption {
 	return func(c *writerConfig) {
 		const mask = FlagAdler32D | FlagCRC32D | FlagAdler32C | FlagCRC32C
@@ -384,13 +383,13 @@ func (z *Writer) writeBlock(data []byte) error {
 	h = binary.BigEndian.AppendUint32(h, uint32(len(data)))
 	h = binary.BigEndian.AppendUint32(h, uint32(len(comp)))
 	if f&FlagAdler32D != 0 {
-		h = binary.BigEndian.AppendUint32(h, adler32.Checksum(data))
+		h = binary.BigEndian.AppendUint32(h, adler32Sum(data))
 	}
 	if f&FlagCRC32D != 0 {
 		h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(data))
 	}
 	if f&FlagAdler32C != 0 {
-		h = binary.BigEndian.AppendUint32(h, adler32.Checksum(comp))
+		h = binary.BigEndian.AppendUint32(h, adler32Sum(comp))
 	}
 	if f&FlagCRC32C != 0 {
 		h = binary.BigEndian.AppendUint32(h, crc32.ChecksumIEEE(comp))

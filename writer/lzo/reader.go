@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"hash/crc32"
 	"io"
 	"time"
@@ -61,7 +60,7 @@ func (b *Block) VerifyCompressed() error {
 	if b.Stored() {
 		return nil
 	}
-	if b.Flags&FlagAdler32C != 0 && adler32.Checksum(b.Data) != b.Adler32C {
+	if b.Flags&FlagAdler32C != 0 && adler32Sum(b.Data) != b.Adler32C {
 		return fmt.Errorf("%w: adler32 of compressed block at offset %d", ErrChecksum, b.Offset)
 	}
 	if b.Flags&FlagCRC32C != 0 && crc32.ChecksumIEEE(b.Data) != b.CRC32C {
@@ -89,7 +88,7 @@ func (b *Block) Decompress(dst []byte) ([]byte, error) {
 	} else if err := Decompress(out, b.Data); err != nil {
 		return dst, fmt.Errorf("lzo: decompress block at offset %d: %w", b.Offset, err)
 	}
-	if b.Flags&FlagAdler32D != 0 && adler32.Checksum(out) != b.Adler32D {
+	if b.Flags&FlagAdler32D != 0 && adler32Sum(out) != b.Adler32D {
 		return dst, fmt.Errorf("%w: adler32 of block at offset %d", ErrChecksum, b.Offset)
 	}
 	if b.Flags&FlagCRC32D != 0 && crc32.ChecksumIEEE(out) != b.CRC32D {
@@ -214,7 +213,7 @@ func (z *Reader) readHeader() error {
 	if hd.Flags&FlagHCRC32 != 0 {
 		got = crc32.ChecksumIEEE(covered)
 	} else {
-		got = adler32.Checksum(covered)
+		got = adler32Sum(covered)
 	}
 	if got != want {
 		return fmt.Errorf("%w: header checksum is %#x, want %#x", ErrChecksum, got, want)
@@ -232,7 +231,7 @@ func (z *Reader) readHeader() error {
 		if h.err != nil {
 			return fmt.Errorf("%w: read header extra field: %v", ErrFormat, h.err)
 		}
-		sumOf := adler32.Checksum
+		sumOf := adler32Sum
 		if hd.Flags&FlagHCRC32 != 0 {
 			sumOf = crc32.ChecksumIEEE
 		}
