@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"time"
+	_ "time/tzdata" // timestamps depend on the writer's zone; hosts may lack zoneinfo
 
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -16,6 +17,7 @@ type readConfig struct {
 	batchSize int
 	columns   []int
 	maxElems  int
+	maxDict   int
 }
 
 // WithBatchSize sets the rows per batch (default 1024).
@@ -29,6 +31,11 @@ func WithColumns(ids ...int) ReadOption { return func(c *readConfig) { c.columns
 // column (default 4M). Lengths are RLE encoded, so a few bytes can claim
 // billions of elements; this keeps a hostile file from exhausting memory.
 func WithMaxElements(n int) ReadOption { return func(c *readConfig) { c.maxElems = n } }
+
+// WithMaxDictionary bounds the entries of one string dictionary (default
+// 16M, 64 MiB of offsets). Like list lengths, dictionary lengths are RLE
+// encoded, so only this limit keeps a hostile footer from claiming billions.
+func WithMaxDictionary(n int) ReadOption { return func(c *readConfig) { c.maxDict = n } }
 
 // BatchReader decodes a file stripe by stripe in batches of rows. It is not
 // safe for concurrent use; open one per goroutine.
@@ -47,7 +54,7 @@ type BatchReader struct {
 
 // Batches starts reading the file's rows.
 func (f *File) Batches(opts ...ReadOption) (*BatchReader, error) {
-	cfg := readConfig{batchSize: 1024, maxElems: 4 << 20}
+	cfg := readConfig{batchSize: 1024, maxElems: 4 << 20, maxDict: 16 << 20}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -146,12 +153,15 @@ func (r *BatchReader) loadStripe(i int) error {
 		limit:     r.f.cfg.maxStreamSize,
 		decimal64: len(r.f.ps.Version) >= 2 && r.f.ps.Version[0] == 1,
 		maxElems:  r.cfg.maxElems,
+		maxDict:   r.cfg.maxDict,
 	}
 	if tz := s.Footer.WriterTimezone; tz != "" {
 		loc, ok := r.zones[tz]
 		if !ok {
 			if loc, err = time.LoadLocation(tz); err != nil {
-				return fmt.Errorf("orc: stripe %d: writer time zone: %w", i, err)
+				// Timestamps can't be read without their zone; the file
+				// names one that no reader knows.
+				return fmt.Errorf("orc: stripe %d: %w: writer time zone: %v", i, spec.ErrCorrupt, err)
 			}
 			r.zones[tz] = loc
 		}

@@ -24,6 +24,7 @@ type stripeData struct {
 	loc       *time.Location // writer time zone; nil means UTC
 	decimal64 bool           // file format UNSTABLE-PRE-2.0: small decimals are DECIMAL64
 	maxElems  int
+	maxDict   int
 	encrypted map[int]bool // columns whose streams are in an encryption variant
 }
 
@@ -431,9 +432,13 @@ func (c *bytesColumn) next(v *Vector, n int, mask []bool) error {
 // dictColumn reads dictionary encoded string, varchar and char columns.
 type dictColumn struct {
 	presence
-	dict [][]byte
-	refs intDecoder
-	tmp  []int64
+	blob []byte
+	// offsets delimit entry i as blob[offsets[i]:offsets[i+1]]; four bytes
+	// per entry instead of a 24-byte slice header keeps big dictionaries
+	// cheap.
+	offsets []uint32
+	refs    intDecoder
+	tmp     []int64
 }
 
 func newDictColumn(p presence, sd *stripeData, col int, enc spec.ColumnEncoding, v2 bool) (*dictColumn, error) {
@@ -449,30 +454,36 @@ func newDictColumn(p presence, sd *stripeData, col int, enc spec.ColumnEncoding,
 	if err != nil {
 		return nil, err
 	}
-	// RLE packs at most 512 values into 4 bytes; a dictionary larger than
-	// that bound can't be backed by its LENGTH stream, and allocating it
-	// would let a few bytes of footer claim gigabytes.
+	// RLE packs up to 512 lengths into 4 bytes, so the LENGTH stream does
+	// not bound the dictionary's size; the configured maximum does.
 	size := int(enc.DictionarySize)
-	if size > 128*len(lengths)+512 {
-		return nil, fmt.Errorf("%w: dictionary of %d entries with a %d-byte LENGTH stream", spec.ErrCorrupt, size, len(lengths))
+	if size > sd.maxDict {
+		return nil, fmt.Errorf("%w: dictionary of %d entries exceeds the limit of %d", spec.ErrLimit, size, sd.maxDict)
 	}
-	lens := make([]int64, size)
-	if err := newIntDecoder(lengths, false, v2).next(lens); err != nil {
-		return nil, fmt.Errorf("dictionary LENGTH: %w", err)
+	if len(blob) > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: dictionary of %d bytes", spec.ErrLimit, len(blob))
 	}
-	dict := make([][]byte, size)
+	offsets := make([]uint32, size+1)
+	dec := newIntDecoder(lengths, false, v2)
+	var chunk [1024]int64
 	off := 0
-	for i, l := range lens {
-		if l < 0 {
-			return nil, fmt.Errorf("%w: negative dictionary entry length %d", spec.ErrCorrupt, l)
+	for i := 0; i < size; i += len(chunk) {
+		lens := chunk[:min(len(chunk), size-i)]
+		if err := dec.next(lens); err != nil {
+			return nil, fmt.Errorf("dictionary LENGTH: %w", err)
 		}
-		if l > int64(len(blob)-off) {
-			return nil, fmt.Errorf("%w: dictionary entry %d of %d bytes overruns DICTIONARY_DATA", spec.ErrCorrupt, i, l)
+		for j, l := range lens {
+			if l < 0 {
+				return nil, fmt.Errorf("%w: negative dictionary entry length %d", spec.ErrCorrupt, l)
+			}
+			if l > int64(len(blob)-off) {
+				return nil, fmt.Errorf("%w: dictionary entry %d of %d bytes overruns DICTIONARY_DATA", spec.ErrCorrupt, i+j, l)
+			}
+			off += int(l)
+			offsets[i+j+1] = uint32(off)
 		}
-		dict[i] = blob[off : off+int(l) : off+int(l)]
-		off += int(l)
 	}
-	return &dictColumn{presence: p, dict: dict, refs: newIntDecoder(data, false, v2)}, nil
+	return &dictColumn{presence: p, blob: blob, offsets: offsets, refs: newIntDecoder(data, false, v2)}, nil
 }
 
 func (c *dictColumn) next(v *Vector, n int, mask []bool) error {
@@ -486,16 +497,18 @@ func (c *dictColumn) next(v *Vector, n int, mask []bool) error {
 		return fmt.Errorf("DATA: %w", err)
 	}
 	j := 0
+	size := int64(len(c.offsets) - 1)
 	for i := 0; i < n; i++ {
 		if v.IsNull(i) {
 			continue
 		}
 		r := c.tmp[j]
 		j++
-		if r < 0 || r >= int64(len(c.dict)) {
-			return fmt.Errorf("%w: dictionary reference %d of %d entries", spec.ErrCorrupt, r, len(c.dict))
+		if r < 0 || r >= size {
+			return fmt.Errorf("%w: dictionary reference %d of %d entries", spec.ErrCorrupt, r, size)
 		}
-		v.Bytes[i] = c.dict[r]
+		lo, hi := c.offsets[r], c.offsets[r+1]
+		v.Bytes[i] = c.blob[lo:hi:hi]
 	}
 	return nil
 }
@@ -583,7 +596,7 @@ type decimalColumn struct {
 	scale intDecoder
 	dec64 intDecoder
 	tmp   []int64
-	pow   big.Int
+	pows  map[int]*big.Int // 10^n by n, so each rescale costs one multiply
 }
 
 // maxDecimalScale bounds scales read from a file: 10^scale is computed for
@@ -634,11 +647,18 @@ func (c *decimalColumn) next(v *Vector, n int, mask []bool) error {
 			// Values are presented at the column's scale; extra digits
 			// are truncated as Hive does.
 			diff := c.typ.Scale - d.Scale
-			c.pow.Exp(big.NewInt(10), big.NewInt(int64(abs(diff))), nil)
+			pow := c.pows[abs(diff)]
+			if pow == nil {
+				if c.pows == nil {
+					c.pows = map[int]*big.Int{}
+				}
+				pow = new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(abs(diff))), nil)
+				c.pows[abs(diff)] = pow
+			}
 			if diff > 0 {
-				d.Unscaled.Mul(&d.Unscaled, &c.pow)
+				d.Unscaled.Mul(&d.Unscaled, pow)
 			} else {
-				d.Unscaled.Quo(&d.Unscaled, &c.pow)
+				d.Unscaled.Quo(&d.Unscaled, pow)
 			}
 			d.Scale = c.typ.Scale
 		}

@@ -132,6 +132,9 @@ func (f *File) readTail() error {
 	}
 	// Lay out the tail: [stripe statistics][metadata][footer][postscript][1].
 	avail := f.size - int64(psLen) - 1 - int64(len(spec.Magic))
+	if avail < 0 {
+		return fmt.Errorf("%w: postscript of %d bytes in a file of %d bytes", ErrNotORC, psLen, f.size)
+	}
 	footerLen, metaLen := f.ps.FooterLength, f.ps.MetadataLength
 	if footerLen > uint64(avail) || metaLen > uint64(avail)-footerLen || f.ps.StripeStatisticsLength > uint64(avail)-footerLen-metaLen {
 		return fmt.Errorf("%w: footer %d, metadata %d and stripe statistics %d bytes don't fit a file of %d bytes",

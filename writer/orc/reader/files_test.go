@@ -454,7 +454,7 @@ func readWhole(b []byte, opts ...Option) error {
 			}
 		}
 	}
-	br, err := f.Batches(WithMaxElements(1 << 16))
+	br, err := f.Batches(WithMaxElements(1<<16), WithMaxDictionary(1<<16))
 	if err != nil {
 		return err
 	}
