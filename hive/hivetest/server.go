@@ -169,8 +169,10 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.h.release()
+	// Down first: a hanging call then ends unanswered, as it would when a
+	// metastore dies, rather than being answered by a release.
 	s.Down()
+	s.h.release()
 	s.wg.Wait()
 }
 
