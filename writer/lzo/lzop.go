@@ -224,8 +224,9 @@ type Writer struct {
 // scratch is what a Writer needs only while it compresses a block; it is
 // pooled so that hundreds of open part files don't each hold it.
 type scratch struct {
-	c   Compressor
-	out []byte
+	c     Compressor
+	out   []byte
+	plain []byte // a copied block's data, when a checksum must be computed
 }
 
 var errClosed = errors.New("lzo: writer is closed")
@@ -399,6 +400,67 @@ func (z *Writer) writeBlock(data []byte) error {
 	}
 	z.index = binary.BigEndian.AppendUint64(z.index, uint64(z.offset))
 	return z.write(out)
+}
+
+// CopyBlock appends a block read from another lzop file as it is stored,
+// without recompressing it: what a compactor merging small files does.
+// Buffered data is written first as a block of its own, because a block
+// can't be split. The block's compressed-data checksums are verified when
+// its file has them; checksums this writer writes and the source file lacks
+// are computed, from the block's data, or by decompressing it (which
+// verifies the rest) for checksums of uncompressed data.
+func (z *Writer) CopyBlock(b *Block) error {
+	if err := z.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case int64(b.CompressedLen) != int64(len(b.Data)) || b.CompressedLen == 0 || b.CompressedLen > b.UncompressedLen:
+		return fmt.Errorf("%w: copy block from offset %d: lengths %d/%d with %d bytes of data", ErrCorrupt, b.Offset, b.UncompressedLen, b.CompressedLen, len(b.Data))
+	case b.UncompressedLen > MaxWriteBlockSize:
+		return fmt.Errorf("lzo: copy block from offset %d: %d bytes is more than the %d lzop reads", b.Offset, b.UncompressedLen, MaxWriteBlockSize)
+	}
+	if err := b.VerifyCompressed(); err != nil {
+		return fmt.Errorf("lzo: copy block: %w", err)
+	}
+	s := z.scratch
+	f := z.cfg.flags
+	stored := b.Stored()
+	if stored {
+		f &^= FlagAdler32C | FlagCRC32C
+	}
+	missing := f &^ b.Flags
+	var plain []byte
+	if missing&(FlagAdler32D|FlagCRC32D) != 0 {
+		var err error
+		if plain, err = b.Decompress(s.plain[:0]); err != nil {
+			return fmt.Errorf("lzo: copy block: %w", err)
+		}
+		s.plain = plain
+	}
+	pick := func(flag, have uint32, of []byte, sum func([]byte) uint32) uint32 {
+		if missing&flag == 0 {
+			return have
+		}
+		return sum(of)
+	}
+	h := binary.BigEndian.AppendUint32(s.out[:0], b.UncompressedLen)
+	h = binary.BigEndian.AppendUint32(h, b.CompressedLen)
+	if f&FlagAdler32D != 0 {
+		h = binary.BigEndian.AppendUint32(h, pick(FlagAdler32D, b.Adler32D, plain, adler32Sum))
+	}
+	if f&FlagCRC32D != 0 {
+		h = binary.BigEndian.AppendUint32(h, pick(FlagCRC32D, b.CRC32D, plain, crc32.ChecksumIEEE))
+	}
+	if f&FlagAdler32C != 0 {
+		h = binary.BigEndian.AppendUint32(h, pick(FlagAdler32C, b.Adler32C, b.Data, adler32Sum))
+	}
+	if f&FlagCRC32C != 0 {
+		h = binary.BigEndian.AppendUint32(h, pick(FlagCRC32C, b.CRC32C, b.Data, crc32.ChecksumIEEE))
+	}
+	h = append(h, b.Data...)
+	s.out = h
+	z.index = binary.BigEndian.AppendUint64(z.index, uint64(z.offset))
+	return z.write(h)
 }
 
 // Close writes the last block and the end marker. It does not close the
