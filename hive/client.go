@@ -164,7 +164,9 @@ func (c *Client) call(ctx context.Context, op string, fn func(context.Context, *
 			return err
 		}
 		last = err
-		c.log.Warn("hive metastore call failed, retrying", "op", op, "attempt", attempt+1, "err", err)
+		if attempt+1 < r.Attempts {
+			c.log.Warn("hive metastore call failed, retrying", "op", op, "attempt", attempt+1, "err", err)
+		}
 	}
 	return fmt.Errorf("%w: %s failed %d times: %w", ErrUnavailable, op, r.Attempts, last)
 }

@@ -21,6 +21,11 @@ type TableSpec struct {
 	// format) or "text".
 	Format  string
 	Comment string
+	// SerDe optionally replaces LazySimpleSerDe for text and lzo tables,
+	// e.g. org.apache.hive.hcatalog.data.JsonSerDe for JSON records, with
+	// its SERDEPROPERTIES. ORC tables always use OrcSerde.
+	SerDe       string
+	SerDeParams map[string]string
 }
 
 func (s TableSpec) validate() error {
@@ -40,7 +45,11 @@ func (s TableSpec) validate() error {
 		}
 	}
 	switch s.Format {
-	case FormatORC, FormatLZO, FormatText:
+	case FormatORC:
+		if s.SerDe != "" && s.SerDe != OrcSerDe {
+			errs = append(errs, fmt.Errorf("serde %q: ORC tables read with %s", s.SerDe, OrcSerDe))
+		}
+	case FormatLZO, FormatText:
 	default:
 		errs = append(errs, fmt.Errorf("format %q: want orc, lzo or text", s.Format))
 	}
@@ -70,6 +79,14 @@ func DDL(spec TableSpec) (string, error) {
 		writeCols(&b, spec.PartitionKeys)
 		b.WriteString(")\n")
 	}
+	if spec.SerDe != "" && spec.Format != FormatORC {
+		fmt.Fprintf(&b, "ROW FORMAT SERDE %s\n", quoteString(spec.SerDe))
+		if len(spec.SerDeParams) > 0 {
+			b.WriteString("WITH SERDEPROPERTIES (")
+			writeProps(&b, spec.SerDeParams)
+			b.WriteString(")\n")
+		}
+	}
 	switch spec.Format {
 	case FormatORC:
 		b.WriteString("STORED AS ORC\n")
@@ -80,22 +97,26 @@ func DDL(spec TableSpec) (string, error) {
 	}
 	fmt.Fprintf(&b, "LOCATION %s", quoteString(spec.Location))
 	if props := tableProps(spec.Format); len(props) > 0 {
-		keys := make([]string, 0, len(props))
-		for k := range props {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		b.WriteString("\nTBLPROPERTIES (")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s=%s", quoteDouble(k), quoteDouble(props[k]))
-		}
+		writeProps(&b, props)
 		b.WriteString(")")
 	}
 	b.WriteString(";\n")
 	return b.String(), nil
+}
+
+func writeProps(b *strings.Builder, props map[string]string) {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "%s=%s", quoteDouble(k), quoteDouble(props[k]))
+	}
 }
 
 func tableProps(format string) map[string]string {
@@ -151,6 +172,12 @@ func (s TableSpec) HiveTable() (*hms.Table, error) {
 		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = LzoInputFormat, TextOutputFormat, LazySimpleSerDe
 	case FormatText:
 		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = TextInputFormat, TextOutputFormat, LazySimpleSerDe
+	}
+	if s.SerDe != "" && s.Format != FormatORC {
+		sd.SerdeInfo.SerializationLib = s.SerDe
+		for k, v := range s.SerDeParams {
+			sd.SerdeInfo.Parameters[k] = v
+		}
 	}
 	for _, c := range s.Columns {
 		sd.Cols = append(sd.Cols, &hms.FieldSchema{Name: strings.ToLower(c.Name), Type: c.Type, Comment: c.Comment})

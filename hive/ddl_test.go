@@ -37,6 +37,33 @@ func TestDDL(t *testing.T) {
 	}
 }
 
+func TestDDLSerDe(t *testing.T) {
+	spec := clicksSpec(hive.FormatLZO)
+	spec.SerDe = "org.apache.hive.hcatalog.data.JsonSerDe"
+	spec.SerDeParams = map[string]string{"ignore.malformed.json": "true"}
+	got, err := hive.DDL(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ")\nROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\n" +
+		"WITH SERDEPROPERTIES (\"ignore.malformed.json\"=\"true\")\n" +
+		"STORED AS INPUTFORMAT 'com.hadoop.mapred.DeprecatedLzoTextInputFormat'\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("DDL =\n%s\nlacks\n%s", got, want)
+	}
+	ht, err := spec.HiveTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ht.Sd.SerdeInfo.SerializationLib != spec.SerDe || ht.Sd.SerdeInfo.Parameters["ignore.malformed.json"] != "true" {
+		t.Errorf("HiveTable serde = %+v", ht.Sd.SerdeInfo)
+	}
+	spec.Format = hive.FormatORC
+	if _, err := hive.DDL(spec); err == nil {
+		t.Error("DDL accepted an ORC table with a JSON serde")
+	}
+}
+
 func TestDDLRejectsBadSpec(t *testing.T) {
 	spec := clicksSpec("parquet")
 	spec.Location = ""

@@ -22,6 +22,7 @@ const (
 	ParamWatermark  = "landfall.watermark"
 	ParamOffsets    = "landfall.offsets"
 	ParamCommitKey  = "landfall.commit_key"
+	ParamCommitSeq  = "landfall.commit_seq"
 )
 
 // Metastore is the commit step that registers the partition in the Hive
@@ -136,11 +137,14 @@ func sameStats(have, want map[string]string) bool {
 // than p, so that a replay of an old commit (after a crash, or a queue entry
 // retried after a newer one) never rolls the statistics back.
 func newer(params map[string]string, p Partition) bool {
-	s, ok := params[ParamCommitTime]
-	if !ok || params[ParamCommitKey] == p.Key {
+	if params[ParamCommitKey] == p.Key {
 		return false
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	if p.Seq > 0 {
+		seq, err := strconv.ParseInt(params[ParamCommitSeq], 10, 64)
+		return err == nil && seq > p.Seq
+	}
+	t, err := time.Parse(time.RFC3339Nano, params[ParamCommitTime])
 	return err == nil && t.After(p.CommitTime)
 }
 
@@ -215,6 +219,9 @@ func (p Partition) Parameters() (map[string]string, error) {
 		ParamOffsets:      offsets,
 		ParamCommitKey:    p.Key,
 		"STATS_GENERATED": "TASK",
+	}
+	if p.Seq > 0 {
+		params[ParamCommitSeq] = strconv.FormatInt(p.Seq, 10)
 	}
 	if p.NumRows >= 0 {
 		params["numRows"] = strconv.FormatInt(p.NumRows, 10)

@@ -102,6 +102,30 @@ func TestMetastoreStepUpdateAfterLateData(t *testing.T) {
 	check("after replaying the first commit")
 }
 
+// With sequence numbers, a replayed older commit loses even when it is
+// stamped with a later commit time (the time of its retry).
+func TestMetastoreStepSeqOrdersCommits(t *testing.T) {
+	srv, c := setup(t, hive.FormatORC)
+	step := hive.NewMetastore(c, hive.WithLogger(testLogger(t)))
+	first := commit("20261121", "13", 3, 1000, 4096)
+	first.Seq = 1
+	second := first
+	second.Seq, second.Key, second.Update, second.NumRows = 2, "clicks/20261121/13/2", true, 1500
+	for _, p := range []hive.Partition{first, second} {
+		if err := step.Commit(ctxT(t), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first.CommitTime = first.CommitTime.Add(time.Hour)
+	if err := step.Commit(ctxT(t), first); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Partitions("logs", "clicks")[0].Parameters
+	if got["numRows"] != "1500" || got["landfall.commit_seq"] != "2" {
+		t.Errorf("numRows = %q, commit_seq = %q; want 1500 and 2 from the second commit", got["numRows"], got["landfall.commit_seq"])
+	}
+}
+
 // Parameters the metastore or an operator set on the partition survive
 // landfall's alter.
 func TestMetastoreStepKeepsForeignParameters(t *testing.T) {

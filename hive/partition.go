@@ -43,6 +43,13 @@ type Partition struct {
 	// Key identifies this commit (logid, partition and commit sequence). It
 	// stays the same across retries and restarts of the same commit.
 	Key string
+	// Seq is the commit's sequence number within its partition (1 for the
+	// first commit, then one more per Update), or 0 if unknown. The
+	// metastore step never lets a commit with a lower Seq overwrite the
+	// statistics of a higher one, whatever order retries arrive in; without
+	// Seq it compares CommitTime, which only works if CommitTime is fixed
+	// when the commit is queued rather than when it is tried.
+	Seq int64
 }
 
 // Step is one partition-commit action: metastore registration, _SUCCESS,

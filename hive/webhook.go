@@ -92,7 +92,9 @@ func (w *Webhook) Commit(ctx context.Context, p Partition) error {
 			return fmt.Errorf("hive: webhook for %s: %w", p.Spec(), err)
 		}
 		last = err
-		w.log.Warn("hive webhook failed, retrying", "hive_partition", p.Spec(), "attempt", attempt+1, "err", err)
+		if attempt+1 < r.Attempts {
+			w.log.Warn("hive webhook failed, retrying", "hive_partition", p.Spec(), "attempt", attempt+1, "err", err)
+		}
 	}
 	return fmt.Errorf("hive: webhook for %s: failed %d times: %w", p.Spec(), r.Attempts, last)
 }
