@@ -9,12 +9,11 @@ import (
 	"github.com/landfall/landfall/writer"
 )
 
-// Option configures a Format.
-type Option func(*Format)
-
 // Format is text+lzo: one record per line in an lzop file that Hadoop's
 // LzopCodec reads and, with the .lzo.index sidecar, splits at block
-// boundaries. It is safe for concurrent use.
+// boundaries. It is safe for concurrent use. An open file holds only the
+// block it is filling, which grows with the data up to the block size; the
+// compressor state is pooled and taken only while a block is written.
 type Format struct {
 	cfg  writerConfig
 	pool sync.Pool // *scratch, shared by the encoders of all open files
@@ -22,25 +21,18 @@ type Format struct {
 
 var _ writer.Format = (*Format)(nil)
 
-// NewFormat returns the lzo format. Options left out keep lzop's defaults.
-func NewFormat(opts ...Option) (*Format, error) {
+// NewFormat returns the lzo format; every file it starts is written with
+// opts (WithBlockSize, WithChecksums, ...). Options left out keep lzop's
+// defaults.
+func NewFormat(opts ...WriterOption) (*Format, error) {
 	f := &Format{cfg: defaultWriterConfig()}
 	for _, o := range opts {
-		o(f)
+		o(&f.cfg)
 	}
 	if err := f.cfg.validate(); err != nil {
 		return nil, err
 	}
 	return f, nil
-}
-
-// WithFormatBlockSize sets the uncompressed block size of the files the
-// format writes (see WithBlockSize).
-func WithFormatBlockSize(n int) Option { return func(f *Format) { f.cfg.blockSize = n } }
-
-// WithFormatChecksums sets the per-block checksums (see WithChecksums).
-func WithFormatChecksums(flags uint32) Option {
-	return func(f *Format) { WithChecksums(flags)(&f.cfg) }
 }
 
 // Name implements writer.Format.
@@ -51,12 +43,8 @@ func (f *Format) Ext() string { return ".lzo" }
 
 // NewEncoder implements writer.Format: it writes the lzop header to w.
 func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
-	s, _ := f.pool.Get().(*scratch)
-	zw, err := newWriter(w, f.cfg, s, func(s *scratch) { f.pool.Put(s) })
+	zw, err := newWriter(w, f.cfg, &f.pool)
 	if err != nil {
-		if s != nil {
-			f.pool.Put(s)
-		}
 		return nil, fmt.Errorf("lzo: start file: %w", err)
 	}
 	return &encoder{w: zw}, nil

@@ -20,7 +20,7 @@ type closeRecorder struct {
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
-func newTestFormat(t *testing.T, opts ...Option) *Format {
+func newTestFormat(t *testing.T, opts ...WriterOption) *Format {
 	t.Helper()
 	f, err := NewFormat(opts...)
 	if err != nil {
@@ -34,7 +34,7 @@ func TestFormatNames(t *testing.T) {
 	if f.Name() != "lzo" || f.Ext() != ".lzo" {
 		t.Fatalf("Name, Ext = %q, %q", f.Name(), f.Ext())
 	}
-	for _, bad := range []Option{WithFormatBlockSize(0), WithFormatBlockSize(MaxWriteBlockSize + 1)} {
+	for _, bad := range []WriterOption{WithBlockSize(0), WithBlockSize(MaxWriteBlockSize + 1)} {
 		if _, err := NewFormat(bad); err == nil || !strings.Contains(err.Error(), "block size") {
 			t.Errorf("bad block size: error %v, want one naming the block size", err)
 		}
@@ -42,7 +42,7 @@ func TestFormatNames(t *testing.T) {
 }
 
 func TestFormatWritesLines(t *testing.T) {
-	f := newTestFormat(t, WithFormatBlockSize(10_000))
+	f := newTestFormat(t, WithBlockSize(10_000))
 	var out closeRecorder
 	enc, err := f.NewEncoder(&out)
 	if err != nil {
@@ -113,7 +113,7 @@ func TestFormatRejectsNewline(t *testing.T) {
 // TestFormatConcurrentEncoders runs encoders of one Format in parallel:
 // they share a pool of compressor state, and must not share anything else.
 func TestFormatConcurrentEncoders(t *testing.T) {
-	f := newTestFormat(t, WithFormatBlockSize(8192))
+	f := newTestFormat(t, WithBlockSize(8192))
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := range 8 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -210,19 +211,21 @@ func (c *writerConfig) validate() error {
 type Writer struct {
 	w       io.Writer
 	cfg     writerConfig
-	buf     []byte // uncompressed bytes of the block being filled
-	scratch *scratch
-	release func(*scratch) // returns scratch to its pool, if it came from one
-	offset  int64          // bytes written to w so far
-	index   []byte         // big-endian offsets of the blocks written
+	buf     []byte     // uncompressed bytes of the block being filled
+	scratch *scratch   // this writer's own, when it has no pool
+	pool    *sync.Pool // of *scratch, shared with other writers
+	offset  int64      // bytes written to w so far
+	index   []byte     // big-endian offsets of the blocks written
 	err     error
 	closed  bool
 	dChecks int
 	cChecks int
 }
 
-// scratch is what a Writer needs only while it compresses a block; it is
-// pooled so that hundreds of open part files don't each hold it.
+// scratch is what a Writer needs only while it writes a block: the
+// compressor's table and the output buffer. Writers of a Format take it
+// from a pool for each block, so that hundreds of open part files hold only
+// their pending data, not a compressor each.
 type scratch struct {
 	c     Compressor
 	out   []byte
@@ -237,17 +240,19 @@ func NewWriter(w io.Writer, opts ...WriterOption) (*Writer, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return newWriter(w, cfg, nil, nil)
+	return newWriter(w, cfg, nil)
 }
 
-func newWriter(w io.Writer, cfg writerConfig, s *scratch, release func(*scratch)) (*Writer, error) {
+// newWriter starts a file; pool, if not nil, lends the writer its scratch
+// block by block.
+func newWriter(w io.Writer, cfg writerConfig, pool *sync.Pool) (*Writer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if s == nil {
-		s = new(scratch)
+	zw := &Writer{w: w, cfg: cfg, pool: pool}
+	if pool == nil {
+		zw.scratch = new(scratch)
 	}
-	zw := &Writer{w: w, cfg: cfg, scratch: s, release: release}
 	zw.dChecks, zw.cChecks = checksumLens(cfg.flags)
 	hdr := Header{
 		Version:       lzopVersion,
@@ -360,10 +365,27 @@ func (z *Writer) Flush() error {
 	return err
 }
 
+func (z *Writer) acquire() *scratch {
+	if z.pool == nil {
+		return z.scratch
+	}
+	if s, ok := z.pool.Get().(*scratch); ok {
+		return s
+	}
+	return new(scratch)
+}
+
+func (z *Writer) release(s *scratch) {
+	if z.pool != nil {
+		z.pool.Put(s)
+	}
+}
+
 func (z *Writer) writeBlock(data []byte) error {
 	// The block header goes in front of the compressed data in one buffer
 	// so that the block reaches the file in one Write.
-	s := z.scratch
+	s := z.acquire()
+	defer z.release(s)
 	hdrLen := 8 + 4*(z.dChecks+z.cChecks)
 	out := s.out[:0]
 	if need := hdrLen + CompressBound(len(data)); cap(out) < need {
@@ -422,7 +444,8 @@ func (z *Writer) CopyBlock(b *Block) error {
 	if err := b.VerifyCompressed(); err != nil {
 		return fmt.Errorf("lzo: copy block: %w", err)
 	}
-	s := z.scratch
+	s := z.acquire()
+	defer z.release(s)
 	f := z.cfg.flags
 	stored := b.Stored()
 	if stored {
@@ -469,23 +492,14 @@ func (z *Writer) Close() error {
 	if z.closed {
 		return z.err
 	}
-	if err := z.Flush(); err != nil {
-		z.closed = true
-		z.releaseScratch()
+	err := z.Flush()
+	z.closed = true
+	z.buf, z.scratch = nil, nil
+	if err != nil {
 		return err
 	}
-	z.closed = true
-	z.releaseScratch()
 	var end [4]byte
 	return z.write(end[:])
-}
-
-func (z *Writer) releaseScratch() {
-	if z.release != nil && z.scratch != nil {
-		z.release(z.scratch)
-	}
-	z.scratch = nil
-	z.buf = nil
 }
 
 // Index returns the .lzo.index of what was written so far, in the format of
