@@ -1,0 +1,2 @@
+go test fuzz v1
+[]byte("\n\x06\x12\x04\b\x01P\x00")
