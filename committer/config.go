@@ -64,10 +64,24 @@ type TableConfig struct {
 type FormatConfig struct {
 	// Name is text, lzo or orc.
 	Name string `yaml:"name"`
-	// Compression of the text format: none or zstd.
+	// Compression: none or zstd for text (default none); zstd, zlib or none
+	// for orc (default zstd); lzo is always lzo.
 	Compression string `yaml:"compression"`
+	// Level of zstd (1 fastest … 4 best; default 0 = the codec's default).
+	Level int `yaml:"level"`
 	// Schema of the orc format, as a Hive type string struct<…>.
 	Schema string `yaml:"schema"`
+	// BlockSize is the lzo block size or the orc compression block size
+	// (0 = the format's default: 256 KiB).
+	BlockSize int `yaml:"block_size"`
+	// StripeSize of orc files (0 = 64 MiB).
+	StripeSize int `yaml:"stripe_size"`
+	// MemoryBudget bounds the bytes all open orc files of the process
+	// buffer together; the largest flush stripes early when it is reached
+	// (0 = 256 MiB).
+	MemoryBudget int64 `yaml:"memory_budget"`
+	// BloomFilterColumns of orc files.
+	BloomFilterColumns []string `yaml:"bloom_filter_columns"`
 }
 
 type EventTimeConfig struct {
@@ -143,7 +157,14 @@ func (c *Config) Defaults() {
 	def(&c.Table.Database, "default")
 	def(&c.Table.Name, c.LogID)
 	def(&c.Format.Name, "text")
-	def(&c.Format.Compression, "none")
+	switch c.Format.Name {
+	case "orc":
+		def(&c.Format.Compression, "zstd")
+	case "lzo":
+		def(&c.Format.Compression, "lzo")
+	default:
+		def(&c.Format.Compression, "none")
+	}
 	def(&c.EventTime.Format, "epoch_ms")
 	def(&c.EventTime.Timezone, "UTC")
 	if c.EventTime.MaxFuture == 0 {
@@ -221,12 +242,21 @@ func (c *Config) Validate() error {
 			bad("format.compression", "%q: the text format takes none or zstd", c.Format.Compression)
 		}
 	case "lzo":
+		if c.Format.Compression != "lzo" {
+			bad("format.compression", "%q: the lzo format is always lzo-compressed; leave it out", c.Format.Compression)
+		}
 	case "orc":
 		if c.Format.Schema == "" {
 			bad("format.schema", "missing: the orc format needs the table schema, e.g. struct<ts:bigint,msg:string>")
 		}
+		if c.Format.Compression != "zstd" && c.Format.Compression != "zlib" && c.Format.Compression != "none" {
+			bad("format.compression", "%q: the orc format takes zstd, zlib or none", c.Format.Compression)
+		}
 	default:
 		bad("format.name", "%q: want text, lzo or orc", c.Format.Name)
+	}
+	if c.Format.BlockSize < 0 || c.Format.StripeSize < 0 || c.Format.MemoryBudget < 0 {
+		bad("format", "block_size, stripe_size and memory_budget must not be negative")
 	}
 	if c.EventTime.Field == "" {
 		bad("event_time.field", "missing: the JSON field that holds the event time, e.g. ts")

@@ -297,7 +297,7 @@ func readTable(t *testing.T, root string) *committest.Table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tb, err := committest.Read(lfs, nil)
+	tb, err := committest.Read(lfs, committest.Decoders)
 	if err != nil {
 		t.Fatal(err)
 	}

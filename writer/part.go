@@ -12,14 +12,13 @@ import (
 // for concurrent use: the committer's consume loop owns it until Roll, after
 // which only Close may be called (from any goroutine).
 type Part struct {
-	fs      fsys.FS
-	name    string
-	file    fsys.File
-	count   countingWriter
-	buf     *bufio.Writer
-	enc     Encoder
-	rows    int64
-	sidecar []string
+	fs    fsys.FS
+	name  string
+	file  fsys.File
+	count countingWriter
+	buf   *bufio.Writer
+	enc   Encoder
+	rows  int64
 }
 
 // bufSize batches small records into large filesystem writes; HDFS and the

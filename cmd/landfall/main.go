@@ -25,7 +25,6 @@ import (
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/state"
-	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -153,13 +152,4 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		return nil
 	}
 	return err
-}
-
-// newFormat builds the writer format named in the config.
-func newFormat(c committer.FormatConfig) (writer.Format, error) {
-	switch c.Name {
-	case "text":
-		return writer.NewText(c.Compression)
-	}
-	return nil, fmt.Errorf("format.name: %q is not available in this build (want text)", c.Name)
 }

@@ -30,8 +30,8 @@ func cmdQuickstart(args []string) error {
 	fl := flag.NewFlagSet("quickstart", flag.ExitOnError)
 	duration := fl.Duration("duration", 75*time.Second, "how long to run")
 	dir := fl.String("dir", "out/quickstart", "where the warehouse, etcd data and logs go")
-	format := fl.String("format", "text", "text (lzo and orc when built in)")
-	compression := fl.String("compression", "none", "text compression: none or zstd")
+	format := fl.String("format", "text", "text, lzo or orc")
+	compression := fl.String("compression", "", "text: none or zstd; orc: zstd, zlib or none (default: the format's)")
 	rate := fl.Int("rate", 20000, "records per second the generator produces")
 	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
 	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
@@ -65,13 +65,13 @@ kafka: {brokers: [%s], topic: %s}
 etcd: {endpoints: [embedded], embedded_dir: %s, lease_ttl: 2s}
 warehouse: {uri: "file://%s"}
 table: {database: quickstart, name: logs}
-format: {name: %s, compression: %s}
+format: {name: %s, compression: "%s", schema: "%s"}
 event_time: {field: ts, format: epoch_ms, timezone: Asia/Shanghai}
 partition: {pattern: "log_date={yyyyMMdd}/log_hour={HH}"}
 checkpoint: {interval: 2s}
 watermark: {out_of_orderness: 2m}
 metrics: {listen: "127.0.0.1:0"}
-`, strings.Join(cluster.ListenAddrs(), ","), topic, filepath.Join(abs, "etcd"), table, *format, *compression)
+`, strings.Join(cluster.ListenAddrs(), ","), topic, filepath.Join(abs, "etcd"), table, *format, *compression, loggen.Schema)
 	cfg, err := committer.ParseConfig([]byte(cfgText))
 	if err != nil {
 		return err

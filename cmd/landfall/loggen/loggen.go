@@ -9,6 +9,9 @@ import (
 	"time"
 )
 
+// Schema is the Hive schema of the records, for the orc format.
+const Schema = "struct<ts:bigint,id:string,level:string,service:string,host:string,method:string,path:string,status:int,latency_ms:bigint,bytes:bigint,mid:bigint,trace_id:string,ua:string,tags:map<string,string>>"
+
 // Generator produces records. It is not safe for concurrent use.
 type Generator struct {
 	rng *rand.Rand
@@ -19,7 +22,6 @@ type Generator struct {
 	// Jitter is the largest out-of-order shift of an event time.
 	Jitter time.Duration
 	seq    uint64
-	buf    []byte
 }
 
 // New returns a generator with realistic defaults (0.2% late, 0.1% bad, 30s
