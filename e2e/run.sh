@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export E2E_STATE="${E2E_STATE:-$ROOT/out/e2e}"
-# shellcheck source=services/lib.sh
+# shellcheck source=e2e/services/lib.sh
 source e2e/services/lib.sh
 
 SERVICES=(etcd kafka hdfs)
@@ -22,6 +22,7 @@ stop_all() {
 	done
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 teardown() {
 	local rc=$?
 	trap - EXIT INT TERM

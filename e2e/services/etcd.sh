@@ -49,8 +49,7 @@ svc_start() {
 }
 
 svc_stop() {
-	kill_pids "$PIDFILE"
-	wait_ports_free 30 "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT"
+	stop_pids "$PIDFILE" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT"
 	log "etcd stopped"
 }
 

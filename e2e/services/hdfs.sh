@@ -124,8 +124,7 @@ start_datanode() {
 }
 
 stop_datanode() {
-	kill_pids "$DN_PIDFILE"
-	wait_ports_free 30 "$DN_PORT" "$DN_IPC_PORT" "$DN_HTTP_PORT"
+	stop_pids "$DN_PIDFILE" "$DN_PORT" "$DN_IPC_PORT" "$DN_HTTP_PORT"
 	log "datanode stopped"
 }
 
@@ -141,8 +140,7 @@ svc_start() {
 
 svc_stop() {
 	stop_datanode
-	kill_pids "$NN_PIDFILE"
-	wait_ports_free 30 "$NN_PORT" "$NN_HTTP_PORT"
+	stop_pids "$NN_PIDFILE" "$NN_PORT" "$NN_HTTP_PORT"
 	log "hdfs stopped"
 }
 

@@ -85,8 +85,7 @@ svc_start() {
 }
 
 svc_stop() {
-	kill_pids "$PIDFILE"
-	wait_ports_free 30 "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+	stop_pids "$PIDFILE" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
 	log "kafka stopped"
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the e2e service scripts (kafka.sh, hdfs.sh, etcd.sh,
 # hms.sh). Source it; it defines no behaviour by itself.
 #
@@ -118,6 +119,17 @@ kill_pids() {
 	rm -f "$pidfile"
 }
 
+# stop_pids PIDFILE PORT...: kill_pids, then wait until the ports are free.
+# Without a pid file nothing of ours runs: a port held then belongs to
+# someone else, and start will say so.
+stop_pids() {
+	local pidfile=$1
+	shift
+	[[ -f $pidfile ]] || return 0
+	kill_pids "$pidfile"
+	wait_ports_free 30 "$@"
+}
+
 # pids_alive PIDFILE: true if every pid listed is alive.
 pids_alive() {
 	local pid any=1
@@ -145,7 +157,7 @@ mvn_fetch() {
 	command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install -y maven)"
 	command -v java >/dev/null || die "java not found: install a JDK 17 (apt-get install -y openjdk-17-jdk-headless)"
 	log "fetching $(basename "$pom") dependencies into $dir"
-	rm -rf "$dir/lib"
+	rm -rf "${dir:?}/lib"
 	mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$E2E_CACHE/m2" -f "$pom" \
 		dependency:copy-dependencies -DincludeScope=runtime \
 		-DoutputDirectory="$dir/lib" || die "maven could not fetch $pom"
