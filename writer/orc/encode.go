@@ -102,6 +102,7 @@ func (w *Writer) flushStripe(release bool) error {
 		if err := s.finish(); err != nil {
 			return w.fail("compress stream", err)
 		}
+		e.colStats[s.column].bytesOnDisk += uint64(len(s.out))
 	}
 
 	// Index section: a ROW_INDEX per column, then bloom filters.

@@ -33,6 +33,8 @@ type stats struct {
 	// timestamps: seconds and nanoseconds since the Unix epoch
 	tminS, tmaxS int64
 	tminN, tmaxN uint32
+
+	bytesOnDisk uint64 // the column's stream bytes (stripe and file level)
 }
 
 func (s *stats) init(t *Type) {
@@ -159,6 +161,7 @@ func (s *stats) addCollection(n int64) {
 }
 
 func (s *stats) merge(o *stats) {
+	s.bytesOnDisk += o.bytesOnDisk
 	s.hasNull = s.hasNull || o.hasNull
 	s.trues += o.trues
 	s.total += o.total
@@ -234,6 +237,9 @@ func (s *stats) proto() spec.ColumnStatistics {
 	cs := spec.ColumnStatistics{
 		NumberOfValues: spec.Ptr(s.count),
 		HasNull:        spec.Ptr(s.hasNull),
+	}
+	if s.bytesOnDisk > 0 {
+		cs.BytesOnDisk = spec.Ptr(s.bytesOnDisk)
 	}
 	switch s.kind {
 	case spec.TypeBoolean:

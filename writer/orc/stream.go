@@ -12,14 +12,14 @@ type outStream struct {
 	kind   spec.StreamKind
 	column uint32
 
-	codec     *spec.Compressor
+	codec     chunkCompressor
 	blockSize int
 	buf       []byte // uncompressed bytes of the current chunk
 	out       []byte // finished bytes of the stream
 	err       error
 }
 
-func (s *outStream) reset(kind spec.StreamKind, column uint32, c *spec.Compressor, blockSize int) {
+func (s *outStream) reset(kind spec.StreamKind, column uint32, c chunkCompressor, blockSize int) {
 	s.kind, s.column, s.codec, s.blockSize = kind, column, c, blockSize
 	s.buf, s.out, s.err = s.buf[:0], s.out[:0], nil
 }
@@ -84,7 +84,7 @@ func (s *outStream) finish() error {
 }
 
 // compressBlob frames a whole message (footer, index, metadata) in chunks.
-func compressBlob(dst []byte, c *spec.Compressor, msg []byte) ([]byte, error) {
+func compressBlob(dst []byte, c chunkCompressor, msg []byte) ([]byte, error) {
 	if c == nil {
 		return append(dst, msg...), nil
 	}

@@ -121,7 +121,7 @@ type Writer struct {
 	cv     converter
 	parser fastjson.Parser
 	pool   *compressorPool
-	comp   *spec.Compressor // borrowed from pool while a stripe or the tail is written
+	comp   chunkCompressor // borrowed from pool while a stripe or the tail is written
 	mem    *memoryManager
 	bloom  []bool // per column id
 
