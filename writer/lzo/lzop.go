@@ -282,7 +282,7 @@ func (z *Writer) write(b []byte) error {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		z.err = fmt.Errorf("lzo: write block at offset %d: %w", z.offset-int64(n), err)
+		z.err = fmt.Errorf("lzo: write file at offset %d: %w", z.offset-int64(n), err)
 		return z.err
 	}
 	return nil

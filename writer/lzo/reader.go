@@ -243,8 +243,8 @@ func (z *Reader) readHeader() error {
 }
 
 // Next returns the next block as stored, without decompressing or
-// verifying it, or io.EOF after the end marker. Its Data is valid until the
-// next call.
+// verifying it, or io.EOF after the end marker. The Block and its Data are
+// valid until the next call.
 func (z *Reader) Next() (*Block, error) {
 	if z.err != nil {
 		return nil, z.err
