@@ -286,6 +286,7 @@ func (p *Pipeline) newCommit(dir string, st *state.Partition, update bool, nowMs
 	return state.Commit{
 		Partition: dir,
 		Key:       p.cfg.LogID + "/" + dir + "/" + strconv.Itoa(st.Commits),
+		Seq:       st.Commits,
 		Update:    update,
 		Files:     st.Files, Rows: st.Rows, Bytes: st.Bytes,
 		Watermark: p.cp.Watermark, Queued: nowMs, Offsets: offs,

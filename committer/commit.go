@@ -60,10 +60,20 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 			p.mu.Lock()
 			q.c.Attempts++
 			backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
+			if hive.IsPermanent(err) {
+				// Only an operator can fix it (a missing table, a rejected
+				// webhook); retry rarely so the fix is picked up, and say so
+				// loudly. Data keeps landing meanwhile.
+				backoff = p.cfg.Commit.RetryMax
+			}
 			q.next = time.Now().Add(backoff)
 			p.mu.Unlock()
 			p.m.commitFailures.Inc()
-			p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+			if hive.IsPermanent(err) {
+				p.log.Error("partition commit needs an operator; retrying", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+			} else {
+				p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+			}
 			if next == 0 || backoff < next {
 				next = backoff
 			}
@@ -130,12 +140,14 @@ func (p *Pipeline) hivePartition(c state.Commit) hive.Partition {
 		vals = append(vals, v)
 	}
 	return hive.Partition{
-		Database: p.cfg.Table.Database, Table: p.cfg.Table.Name,
+		Database: p.cfg.Hive.Database, Table: p.cfg.Hive.Table,
 		Keys: p.pattern.Keys(), Values: vals,
 		Path: c.Partition, Location: strings.TrimSuffix(p.cfg.Warehouse.URI, "/") + "/" + c.Partition,
 		NumFiles: c.Files, NumRows: c.Rows, TotalSize: c.Bytes,
-		Watermark: time.UnixMilli(c.Watermark).UTC(), CommitTime: p.now().UTC(),
-		Offsets: c.Offsets, Update: c.Update, Key: c.Key,
+		// The commit time is fixed when the commit is queued, so that every
+		// retry announces the same commit.
+		Watermark: time.UnixMilli(c.Watermark).UTC(), CommitTime: time.UnixMilli(c.Queued).UTC(),
+		Offsets: c.Offsets, Update: c.Update, Key: c.Key, Seq: int64(c.Seq),
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/landfall/landfall/hive"
 )
 
 // Config is landfall's service configuration (landfall.yaml). Every key is
@@ -19,7 +21,7 @@ type Config struct {
 	Kafka      KafkaConfig      `yaml:"kafka"`
 	Etcd       EtcdConfig       `yaml:"etcd"`
 	Warehouse  WarehouseConfig  `yaml:"warehouse"`
-	Table      TableConfig      `yaml:"table"`
+	Hive       hive.Config      `yaml:"hive"`
 	Format     FormatConfig     `yaml:"format"`
 	EventTime  EventTimeConfig  `yaml:"event_time"`
 	Partition  PartitionConfig  `yaml:"partition"`
@@ -54,11 +56,6 @@ type EtcdConfig struct {
 type WarehouseConfig struct {
 	// URI of the table's directory: file:///… or hdfs://host:port/….
 	URI string `yaml:"uri"`
-}
-
-type TableConfig struct {
-	Database string `yaml:"database"`
-	Name     string `yaml:"name"`
 }
 
 type FormatConfig struct {
@@ -114,7 +111,9 @@ type WatermarkConfig struct {
 
 type CommitConfig struct {
 	Delay time.Duration `yaml:"delay"`
-	// Steps run in order for every partition commit.
+	// Steps run in order for every partition commit: success-file,
+	// metastore, webhook, kafka (default [metastore, success-file] with a
+	// metastore configured, else [success-file]).
 	Steps []string `yaml:"steps"`
 	// RetryMax caps the backoff between attempts of a failing step.
 	RetryMax time.Duration `yaml:"retry_max"`
@@ -154,8 +153,8 @@ func (c *Config) Defaults() {
 	if c.Etcd.DialTimeout == 0 {
 		c.Etcd.DialTimeout = 5 * time.Second
 	}
-	def(&c.Table.Database, "default")
-	def(&c.Table.Name, c.LogID)
+	def(&c.Hive.Database, "default")
+	def(&c.Hive.Table, c.LogID)
 	def(&c.Format.Name, "text")
 	switch c.Format.Name {
 	case "orc":
@@ -178,7 +177,10 @@ func (c *Config) Defaults() {
 		c.Watermark.IdleCheckpoints = 2
 	}
 	if len(c.Commit.Steps) == 0 {
-		c.Commit.Steps = []string{"success-file"}
+		c.Commit.Steps = []string{hive.StepSuccessFile}
+		if len(c.Hive.Metastore.URIs) > 0 {
+			c.Commit.Steps = []string{hive.StepMetastore, hive.StepSuccessFile}
+		}
 	}
 	if c.Commit.RetryMax == 0 {
 		c.Commit.RetryMax = 5 * time.Minute
@@ -246,8 +248,8 @@ func (c *Config) Validate() error {
 			bad("format.compression", "%q: the lzo format is always lzo-compressed; leave it out", c.Format.Compression)
 		}
 	case "orc":
-		if c.Format.Schema == "" {
-			bad("format.schema", "missing: the orc format needs the table schema, e.g. struct<ts:bigint,msg:string>")
+		if c.Format.Schema == "" && len(c.Hive.Metastore.URIs) == 0 {
+			bad("format.schema", "missing: the orc format needs the table schema (e.g. struct<ts:bigint,msg:string>), or hive.metastore.uris to read it from the table")
 		}
 		if c.Format.Compression != "zstd" && c.Format.Compression != "zlib" && c.Format.Compression != "none" {
 			bad("format.compression", "%q: the orc format takes zstd, zlib or none", c.Format.Compression)
@@ -286,14 +288,13 @@ func (c *Config) Validate() error {
 	if c.Commit.Delay < 0 {
 		bad("commit.delay", "%v: must not be negative", c.Commit.Delay)
 	}
-	seen := map[string]bool{}
-	for _, s := range c.Commit.Steps {
-		if seen[s] {
-			bad("commit.steps", "%q listed twice", s)
-		}
-		seen[s] = true
-		if !knownSteps[s] {
-			bad("commit.steps", "unknown step %q: want some of success-file, metastore, webhook, kafka", s)
+	if len(c.Hive.CommitSteps) > 0 {
+		bad("hive.commit_steps", "list the steps under commit.steps instead")
+	} else {
+		h := c.Hive
+		h.CommitSteps = c.Commit.Steps
+		if err := h.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.Late.Policy != "append" && c.Late.Policy != "sink" {
@@ -301,8 +302,6 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-var knownSteps = map[string]bool{"success-file": true, "metastore": true, "webhook": true, "kafka": true}
 
 // LoadConfig reads a YAML file; unknown keys are errors so that a typo never
 // silently falls back to a default.

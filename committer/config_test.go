@@ -18,7 +18,7 @@ func TestConfigDefaultsAndValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Checkpoint.Interval.Seconds() != 10 || c.Format.Name != "text" || c.Late.Policy != "append" || c.Table.Name != "nginx_access" {
+	if c.Checkpoint.Interval.Seconds() != 10 || c.Format.Name != "text" || c.Late.Policy != "append" || c.Hive.Table != "nginx_access" || len(c.Commit.Steps) != 1 {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }
@@ -43,7 +43,9 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"partition: {pattern: 'dt={yyyy}'}", "partition.pattern:"},
 		{"partition: {pattern: 'dt={yyyyMMdd}/hr={hh}'}", "partition.pattern:"},
 		{"checkpoint: {interval: 1ms}", "checkpoint.interval:"},
-		{"commit: {steps: [success-file, carrier-pigeon]}", "commit.steps:"},
+		{"commit: {steps: [success-file, carrier-pigeon]}", "carrier-pigeon"},
+		{"commit: {steps: [metastore, success-file]}", "hive.metastore.uris"},
+		{"hive: {commit_steps: [success-file]}", "hive.commit_steps:"},
 		{"late: {policy: drop}", "late.policy:"},
 		{"unknown_key: 1", "unknown_key"},
 	}

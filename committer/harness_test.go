@@ -20,6 +20,7 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/committer/committest"
+	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
@@ -172,6 +173,12 @@ type opts struct {
 // start takes ownership and runs a pipeline in the background.
 func (e *env) start(cfg committer.Config, o opts) *instance {
 	e.t.Helper()
+	return e.startWith(cfg, o, nil)
+}
+
+// startWith is start with the partition-commit steps given.
+func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instance {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := state.Open(ctx, e.etcd, cfg.LogID, state.WithLeaseTTL(2*time.Second))
 	if err != nil {
@@ -185,7 +192,7 @@ func (e *env) start(cfg committer.Config, o opts) *instance {
 	if f == nil {
 		f, _ = writer.NewText(cfg.Format.Compression)
 	}
-	po := committer.Options{FS: lfs, Store: st, Format: f, Failpoint: o.failpoint, Now: o.now,
+	po := committer.Options{FS: lfs, Store: st, Format: f, Failpoint: o.failpoint, Now: o.now, Steps: steps,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if testing.Verbose() {
 		po.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

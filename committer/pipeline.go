@@ -153,12 +153,10 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	}
 	if p.steps == nil {
 		for _, s := range cfg.Commit.Steps {
-			switch s {
-			case "success-file":
-				p.steps = append(p.steps, SuccessFile{FS: o.FS})
-			default:
-				return nil, fmt.Errorf("commit.steps: step %q needs the hive integration, which this build did not wire", s)
+			if s != hive.StepSuccessFile {
+				return nil, fmt.Errorf("commit.steps: step %q needs Options.Steps (the hive integration)", s)
 			}
+			p.steps = append(p.steps, SuccessFile{FS: o.FS})
 		}
 	}
 	reg := o.Registerer

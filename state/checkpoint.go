@@ -69,6 +69,7 @@ type Partition struct {
 type Commit struct {
 	Partition string             `json:"partition"`
 	Key       string             `json:"key"`
+	Seq       int                `json:"seq"` // 1, then 2, 3… for updates of the same partition
 	Update    bool               `json:"update,omitempty"`
 	Files     int64              `json:"files"`
 	Rows      int64              `json:"rows"`

@@ -42,6 +42,8 @@ func main() {
 		err = cmdRun(os.Args[2:])
 	case "quickstart":
 		err = cmdQuickstart(os.Args[2:])
+	case "hive":
+		err = cmdHive(os.Args[2:])
 	case "version":
 		fmt.Println("landfall", version)
 	case "-h", "--help", "help":
@@ -61,6 +63,7 @@ func usage() {
 	fmt.Fprint(os.Stderr, `usage:
   landfall run --config landfall.yaml   run against Kafka, etcd and a warehouse
   landfall quickstart [flags]           run on an embedded default (no cluster needed)
+  landfall hive ddl --config FILE       print the CREATE TABLE that matches a config
   landfall version
 `)
 }
@@ -124,6 +127,11 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		return fmt.Errorf("warehouse.uri: %w", err)
 	}
 	defer wfs.Close()
+	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, reg, log)
+	if err != nil {
+		return err
+	}
+	defer closeHive()
 	format, err := newFormat(cfg.Format)
 	if err != nil {
 		return err
@@ -140,7 +148,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	defer store.Close()
 	log.Info("owner", "logid", cfg.LogID)
 
-	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: format, Registerer: reg, Logger: log})
+	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: format, Steps: steps, Registerer: reg, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,8 @@ import (
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/hive/hivetest"
 )
 
 // cmdQuickstart runs landfall on an embedded default: an in-process Kafka
@@ -35,6 +37,7 @@ func cmdQuickstart(args []string) error {
 	rate := fl.Int("rate", 20000, "records per second the generator produces")
 	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
 	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
+	withHMS := fl.Bool("metastore", false, "also run an in-process Hive metastore and register partitions in it")
 	_ = fl.Parse(args)
 
 	abs, err := filepath.Abs(*dir)
@@ -64,7 +67,6 @@ logid: quickstart
 kafka: {brokers: [%s], topic: %s}
 etcd: {endpoints: [embedded], embedded_dir: %s, lease_ttl: 2s}
 warehouse: {uri: "file://%s"}
-table: {database: quickstart, name: logs}
 format: {name: %s, compression: "%s", schema: "%s"}
 event_time: {field: ts, format: epoch_ms, timezone: Asia/Shanghai}
 partition: {pattern: "log_date={yyyyMMdd}/log_hour={HH}"}
@@ -72,9 +74,25 @@ checkpoint: {interval: 2s}
 watermark: {out_of_orderness: 2m}
 metrics: {listen: "127.0.0.1:0"}
 `, strings.Join(cluster.ListenAddrs(), ","), topic, filepath.Join(abs, "etcd"), table, *format, *compression, loggen.Schema)
+	var hms *hivetest.Server
+	if *withHMS {
+		if hms, err = hivetest.Start("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("start in-process metastore: %w", err)
+		}
+		defer hms.Close()
+		cfgText += fmt.Sprintf("hive: {database: quickstart, table: logs, metastore: {uris: [%q]}}\ncommit: {steps: [metastore, success-file]}\n", hms.URI())
+	} else {
+		cfgText += "hive: {database: quickstart, table: logs}\n"
+	}
 	cfg, err := committer.ParseConfig([]byte(cfgText))
 	if err != nil {
 		return err
+	}
+	if hms != nil {
+		if err := createQuickstartTable(cfg); err != nil {
+			return err
+		}
+		fmt.Printf("  metastore %s (in-process): table quickstart.logs\n", hms.URI())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -147,7 +165,33 @@ metrics: {listen: "127.0.0.1:0"}
 	if genErr != nil && !errors.Is(genErr, context.Canceled) {
 		return fmt.Errorf("generator: %w", genErr)
 	}
-	return summarize(table, produced.Load())
+	if err := summarize(table, produced.Load()); err != nil {
+		return err
+	}
+	if hms != nil {
+		fmt.Printf("metastore: %d partitions registered in quickstart.logs\n", len(hms.Partitions("quickstart", "logs")))
+	}
+	return nil
+}
+
+// createQuickstartTable creates the table the config describes, as an
+// operator would with the output of landfall hive ddl.
+func createQuickstartTable(cfg *committer.Config) error {
+	client, err := hive.NewClient(cfg.Hive.Metastore)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := client.CreateDatabase(ctx, cfg.Hive.Database, strings.TrimSuffix(cfg.Warehouse.URI, "/logs")); err != nil {
+		return err
+	}
+	spec, err := tableSpec(cfg)
+	if err != nil {
+		return err
+	}
+	return client.CreateTable(ctx, spec)
 }
 
 func loc() *time.Location {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/writer/fsys"
+	"github.com/landfall/landfall/writer/orc"
+)
+
+// hiveSteps connects to the metastore (when one is configured), checks the
+// table against the config — the table is the source of truth for the
+// schema — and builds the commit steps. close releases what it opened.
+func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
+	close = func() {}
+	var client *hive.Client
+	if len(cfg.Hive.Metastore.URIs) > 0 {
+		client, err = hive.NewClient(cfg.Hive.Metastore, hive.WithRegisterer(reg), hive.WithLogger(log))
+		if err != nil {
+			return nil, close, err
+		}
+		close = func() { client.Close() }
+		if err := checkTable(ctx, client, cfg, log); err != nil {
+			close()
+			return nil, func() {}, err
+		}
+	}
+	h := cfg.Hive
+	h.CommitSteps = cfg.Commit.Steps
+	opts := []hive.Option{hive.WithRegisterer(reg), hive.WithLogger(log)}
+	if client != nil {
+		opts = append(opts, hive.WithClient(client))
+	}
+	s, err := hive.NewSteps(h, committer.SuccessFile{FS: wfs}, opts...)
+	if err != nil {
+		close()
+		return nil, func() {}, err
+	}
+	prev := close
+	return s.List, func() { s.Close(); prev() }, nil
+}
+
+// checkTable reads the table and fails on any disagreement with the config.
+// A metastore that is down at start is not fatal when the config says
+// enough to write (the commits wait in the queue); a missing table is.
+func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config, log *slog.Logger) error {
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	t, err := client.LoadTable(tctx, cfg.Hive.Database, cfg.Hive.Table)
+	if err != nil {
+		if hive.IsPermanent(err) {
+			return fmt.Errorf("hive table %s.%s: %w", cfg.Hive.Database, cfg.Hive.Table, err)
+		}
+		if cfg.Format.Name == "orc" && cfg.Format.Schema == "" {
+			return fmt.Errorf("format.schema: not set and the metastore can't be read to take it from the table: %w", err)
+		}
+		log.Warn("metastore unreachable at start; writing with the configured format, commits will wait", "err", err)
+		return nil
+	}
+	keys, err := patternKeys(cfg)
+	if err != nil {
+		return err
+	}
+	if err := hive.Check(t, hive.Expect{Format: cfg.Format.Name, PartitionKeys: keys, FormatKey: "format.name", PartitionKeyKey: "partition.pattern"}); err != nil {
+		return fmt.Errorf("hive table %s.%s does not match the config:\n%w", cfg.Hive.Database, cfg.Hive.Table, err)
+	}
+	if cfg.Format.Name == "orc" && cfg.Format.Schema == "" {
+		cfg.Format.Schema = t.Schema()
+		log.Info("schema from the metastore", "schema", cfg.Format.Schema)
+	}
+	return nil
+}
+
+func patternKeys(cfg *committer.Config) ([]string, error) {
+	loc, err := time.LoadLocation(cfg.EventTime.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	p, err := committer.ParsePattern(cfg.Partition.Pattern, loc)
+	if err != nil {
+		return nil, fmt.Errorf("partition.pattern: %w", err)
+	}
+	return p.Keys(), nil
+}
+
+// cmdHive serves `landfall hive ddl --config …`.
+func cmdHive(args []string) error {
+	if len(args) == 0 || args[0] != "ddl" {
+		return errors.New("usage: landfall hive ddl --config landfall.yaml")
+	}
+	fl := flag.NewFlagSet("hive ddl", flag.ExitOnError)
+	cfgPath := fl.String("config", "landfall.yaml", "configuration file")
+	_ = fl.Parse(args[1:])
+	cfg, err := committer.LoadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	ddl, err := tableDDL(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Println(ddl)
+	return nil
+}
+
+// tableSpec is the table that matches a config: the schema's columns (or
+// one line column for text and lzo without a schema), the pattern's keys as
+// string partition columns, the warehouse URI as location.
+func tableSpec(cfg *committer.Config) (hive.TableSpec, error) {
+	spec := hive.TableSpec{Database: cfg.Hive.Database, Table: cfg.Hive.Table, Location: cfg.Warehouse.URI, Format: cfg.Format.Name,
+		Comment: "landed by landfall from Kafka topic " + cfg.Kafka.Topic}
+	if cfg.Format.Schema == "" {
+		spec.Columns = []hive.Column{{Name: "line", Type: "string"}}
+	} else {
+		t, err := orc.ParseSchema(cfg.Format.Schema)
+		if err != nil {
+			return spec, fmt.Errorf("format.schema: %w", err)
+		}
+		for i, name := range t.FieldNames {
+			spec.Columns = append(spec.Columns, hive.Column{Name: name, Type: t.Children[i].String()})
+		}
+		if cfg.Format.Name != "orc" {
+			spec.SerDe = "org.apache.hive.hcatalog.data.JsonSerDe"
+		}
+	}
+	keys, err := patternKeys(cfg)
+	if err != nil {
+		return spec, err
+	}
+	for _, k := range keys {
+		spec.PartitionKeys = append(spec.PartitionKeys, hive.Column{Name: k, Type: "string"})
+	}
+	return spec, nil
+}
+
+func tableDDL(cfg *committer.Config) (string, error) {
+	spec, err := tableSpec(cfg)
+	if err != nil {
+		return "", err
+	}
+	return hive.DDL(spec)
+}
