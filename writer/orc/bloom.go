@@ -94,7 +94,10 @@ func (b *bloomFilter) addValues(c *column, from, to int) {
 	}
 }
 
-func thomasWang64(key uint64) uint64 {
+// thomasWang64 is Thomas Wang's 64-bit integer hash with the arithmetic
+// (sign-extending) right shifts of the Java original.
+func thomasWang64(u uint64) uint64 {
+	key := int64(u)
 	key = ^key + key<<21
 	key ^= key >> 24
 	key = key + key<<3 + key<<8
@@ -102,7 +105,7 @@ func thomasWang64(key uint64) uint64 {
 	key = key + key<<2 + key<<4
 	key ^= key >> 28
 	key += key << 31
-	return key
+	return uint64(key)
 }
 
 const (
@@ -138,7 +141,7 @@ func murmur3Hash64(data []byte) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	h *= 0xc4ceb9a98d64a7c5
+	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
 	return h
 }

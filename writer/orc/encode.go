@@ -192,6 +192,9 @@ func (e *stripeEncoder) encodeColumn(w *Writer, c *column, groups int) error {
 	bloom := w.bloom[c.id]
 	if bloom {
 		e.bloomIdx[c.id].BloomFilter = e.bloomIdx[c.id].BloomFilter[:0]
+		// 1: ORC-135, timestamps hashed as UTC milliseconds. Readers drop
+		// timestamp bloom filters without it.
+		e.encodings[c.id].BloomEncoding = 1
 	}
 	entries := e.index[c.id].Entry[:0]
 	slot, vi := 0, 0
@@ -228,7 +231,9 @@ func (e *stripeEncoder) encodeColumn(w *Writer, c *column, groups int) error {
 			rs.count += uint64(n)
 		}
 		if bloom {
-			e.bloom.reset(n, w.o.bloomFPP)
+			// Sized for a full row group like Apache ORC's; the reader takes
+			// the size from the bit set.
+			e.bloom.reset(w.o.rowIndexStride, w.o.bloomFPP)
 			e.bloom.addValues(c, vi, vi+n)
 			e.bloomIdx[c.id].BloomFilter = append(e.bloomIdx[c.id].BloomFilter, e.bloom.proto())
 		}

@@ -37,7 +37,7 @@ func defaultOptions() options {
 		rowIndexStride: spec.DefaultRowIndexStride,
 		dictThreshold:  0.8,
 		memoryBudget:   512 << 20,
-		bloomFPP:       0.05,
+		bloomFPP:       0.01,
 	}
 }
 
@@ -70,7 +70,8 @@ func WithDictionaryThreshold(r float64) Option { return func(o *options) { o.dic
 func WithMemoryBudget(n int64) Option { return func(o *options) { o.memoryBudget = n } }
 
 // WithBloomFilters writes bloom filters (BLOOM_FILTER_UTF8 streams) for the
-// named top-level columns, with false positive probability fpp (0 for 0.05).
+// named top-level columns, with false positive probability fpp (0 for 0.01,
+// Apache ORC's default).
 func WithBloomFilters(fpp float64, columns ...string) Option {
 	return func(o *options) {
 		o.bloomColumns = append(o.bloomColumns, columns...)
