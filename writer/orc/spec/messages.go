@@ -89,13 +89,15 @@ func (m *BloomFilter) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.NumHashFunctions, n, err = readUint32(typ, b)
+			n, err = into(&m.NumHashFunctions, readUint32, typ, b)
 		case 2:
 			m.Bitset, n, err = readPackedFixed64s(m.Bitset, typ, b)
 		case 3:
 			var v []byte
 			v, n, err = readBytes(typ, b)
-			m.UTF8Bitset = append([]byte{}, v...)
+			if err == nil {
+				m.UTF8Bitset = append([]byte{}, v...)
+			}
 		default:
 			return skipField, nil
 		}
@@ -151,11 +153,13 @@ func (m *Stream) Unmarshal(b []byte) error {
 		case 1:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Kind = StreamKind(v)
+			if err == nil {
+				m.Kind = StreamKind(v)
+			}
 		case 2:
-			m.Column, n, err = readUint32(typ, b)
+			n, err = into(&m.Column, readUint32, typ, b)
 		case 3:
-			m.Length, n, err = readUvarint(typ, b)
+			n, err = into(&m.Length, readUvarint, typ, b)
 		default:
 			return skipField, nil
 		}
@@ -189,11 +193,13 @@ func (m *ColumnEncoding) Unmarshal(b []byte) error {
 		case 1:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Kind = EncodingKind(v)
+			if err == nil {
+				m.Kind = EncodingKind(v)
+			}
 		case 2:
-			m.DictionarySize, n, err = readUint32(typ, b)
+			n, err = into(&m.DictionarySize, readUint32, typ, b)
 		case 3:
-			m.BloomEncoding, n, err = readUint32(typ, b)
+			n, err = into(&m.BloomEncoding, readUint32, typ, b)
 		default:
 			return skipField, nil
 		}
@@ -268,7 +274,7 @@ func (m *StripeFooter) Unmarshal(b []byte) error {
 		case 3:
 			var n int
 			var err error
-			m.WriterTimezone, n, err = readString(typ, b)
+			n, err = into(&m.WriterTimezone, readString, typ, b)
 			return n, err
 		case 4:
 			return readRepeatedMessage(&m.Encryption, typ, b)
@@ -296,9 +302,9 @@ func (m *StringPair) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.Key, n, err = readString(typ, b)
+			n, err = into(&m.Key, readString, typ, b)
 		case 2:
-			m.Value, n, err = readString(typ, b)
+			n, err = into(&m.Value, readString, typ, b)
 		default:
 			return skipField, nil
 		}
@@ -353,7 +359,9 @@ func (m *Type) Unmarshal(b []byte) error {
 		case 1:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Kind = TypeKind(v)
+			if err == nil {
+				m.Kind = TypeKind(v)
+			}
 		case 2:
 			m.Subtypes, n, err = readPackedUint32s(m.Subtypes, typ, b)
 		case 3:
@@ -363,11 +371,11 @@ func (m *Type) Unmarshal(b []byte) error {
 				m.FieldNames = append(m.FieldNames, s)
 			}
 		case 4:
-			m.MaximumLength, n, err = readUint32(typ, b)
+			n, err = into(&m.MaximumLength, readUint32, typ, b)
 		case 5:
-			m.Precision, n, err = readUint32(typ, b)
+			n, err = into(&m.Precision, readUint32, typ, b)
 		case 6:
-			m.Scale, n, err = readUint32(typ, b)
+			n, err = into(&m.Scale, readUint32, typ, b)
 		case 7:
 			return readRepeatedMessage(&m.Attributes, typ, b)
 		default:
@@ -416,17 +424,17 @@ func (m *StripeInformation) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.Offset, n, err = readUvarint(typ, b)
+			n, err = into(&m.Offset, readUvarint, typ, b)
 		case 2:
-			m.IndexLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.IndexLength, readUvarint, typ, b)
 		case 3:
-			m.DataLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.DataLength, readUvarint, typ, b)
 		case 4:
-			m.FooterLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.FooterLength, readUvarint, typ, b)
 		case 5:
-			m.NumberOfRows, n, err = readUvarint(typ, b)
+			n, err = into(&m.NumberOfRows, readUvarint, typ, b)
 		case 6:
-			m.EncryptStripeID, n, err = readUvarint(typ, b)
+			n, err = into(&m.EncryptStripeID, readUvarint, typ, b)
 		case 7:
 			var v []byte
 			v, n, err = readBytes(typ, b)
@@ -460,11 +468,13 @@ func (m *UserMetadataItem) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.Name, n, err = readString(typ, b)
+			n, err = into(&m.Name, readString, typ, b)
 		case 2:
 			var v []byte
 			v, n, err = readBytes(typ, b)
-			m.Value = append([]byte{}, v...)
+			if err == nil {
+				m.Value = append([]byte{}, v...)
+			}
 		default:
 			return skipField, nil
 		}
@@ -590,7 +600,7 @@ func (m *DataMask) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.Name, n, err = readString(typ, b)
+			n, err = into(&m.Name, readString, typ, b)
 		case 2:
 			var s string
 			s, n, err = readString(typ, b)
@@ -628,13 +638,15 @@ func (m *EncryptionKey) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.KeyName, n, err = readString(typ, b)
+			n, err = into(&m.KeyName, readString, typ, b)
 		case 2:
-			m.KeyVersion, n, err = readUint32(typ, b)
+			n, err = into(&m.KeyVersion, readUint32, typ, b)
 		case 3:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Algorithm = EncryptionAlgorithm(v)
+			if err == nil {
+				m.Algorithm = EncryptionAlgorithm(v)
+			}
 		default:
 			return skipField, nil
 		}
@@ -674,19 +686,23 @@ func (m *EncryptionVariant) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.Root, n, err = readUint32(typ, b)
+			n, err = into(&m.Root, readUint32, typ, b)
 		case 2:
-			m.Key, n, err = readUint32(typ, b)
+			n, err = into(&m.Key, readUint32, typ, b)
 		case 3:
 			var v []byte
 			v, n, err = readBytes(typ, b)
-			m.EncryptedKey = append([]byte{}, v...)
+			if err == nil {
+				m.EncryptedKey = append([]byte{}, v...)
+			}
 		case 4:
 			return readRepeatedMessage(&m.StripeStatistics, typ, b)
 		case 5:
 			var v []byte
 			v, n, err = readBytes(typ, b)
-			m.FileStatistics = append([]byte{}, v...)
+			if err == nil {
+				m.FileStatistics = append([]byte{}, v...)
+			}
 		default:
 			return skipField, nil
 		}
@@ -729,7 +745,9 @@ func (m *Encryption) Unmarshal(b []byte) error {
 			return readRepeatedMessage(&m.Variants, typ, b)
 		case 4:
 			v, n, err := readUint32(typ, b)
-			m.KeyProvider = KeyProviderKind(v)
+			if err == nil {
+				m.KeyProvider = KeyProviderKind(v)
+			}
 			return n, err
 		}
 		return skipField, nil
@@ -792,9 +810,9 @@ func (m *Footer) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.HeaderLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.HeaderLength, readUvarint, typ, b)
 		case 2:
-			m.ContentLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.ContentLength, readUvarint, typ, b)
 		case 3:
 			return readRepeatedMessage(&m.Stripes, typ, b)
 		case 4:
@@ -802,21 +820,23 @@ func (m *Footer) Unmarshal(b []byte) error {
 		case 5:
 			return readRepeatedMessage(&m.Metadata, typ, b)
 		case 6:
-			m.NumberOfRows, n, err = readUvarint(typ, b)
+			n, err = into(&m.NumberOfRows, readUvarint, typ, b)
 		case 7:
 			return readRepeatedMessage(&m.Statistics, typ, b)
 		case 8:
-			m.RowIndexStride, n, err = readUint32(typ, b)
+			n, err = into(&m.RowIndexStride, readUint32, typ, b)
 		case 9:
-			m.Writer, n, err = readUint32(typ, b)
+			n, err = into(&m.Writer, readUint32, typ, b)
 		case 10:
 			return readOptMessage(&m.Encryption, typ, b)
 		case 11:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Calendar = CalendarKind(v)
+			if err == nil {
+				m.Calendar = CalendarKind(v)
+			}
 		case 12:
-			m.SoftwareVersion, n, err = readString(typ, b)
+			n, err = into(&m.SoftwareVersion, readString, typ, b)
 		default:
 			return skipField, nil
 		}
@@ -860,23 +880,25 @@ func (m *PostScript) Unmarshal(b []byte) error {
 		var err error
 		switch num {
 		case 1:
-			m.FooterLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.FooterLength, readUvarint, typ, b)
 		case 2:
 			var v uint32
 			v, n, err = readUint32(typ, b)
-			m.Compression = CompressionKind(v)
+			if err == nil {
+				m.Compression = CompressionKind(v)
+			}
 		case 3:
-			m.CompressionBlockSize, n, err = readUvarint(typ, b)
+			n, err = into(&m.CompressionBlockSize, readUvarint, typ, b)
 		case 4:
 			m.Version, n, err = readPackedUint32s(m.Version, typ, b)
 		case 5:
-			m.MetadataLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.MetadataLength, readUvarint, typ, b)
 		case 6:
-			m.WriterVersion, n, err = readUint32(typ, b)
+			n, err = into(&m.WriterVersion, readUint32, typ, b)
 		case 7:
-			m.StripeStatisticsLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.StripeStatisticsLength, readUvarint, typ, b)
 		case 8000:
-			m.Magic, n, err = readString(typ, b)
+			n, err = into(&m.Magic, readString, typ, b)
 		default:
 			return skipField, nil
 		}
@@ -926,9 +948,9 @@ func (m *FileTail) Unmarshal(b []byte) error {
 		case 2:
 			return readOptMessage(&m.Footer, typ, b)
 		case 3:
-			m.FileLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.FileLength, readUvarint, typ, b)
 		case 4:
-			m.PostScriptLength, n, err = readUvarint(typ, b)
+			n, err = into(&m.PostScriptLength, readUvarint, typ, b)
 		default:
 			return skipField, nil
 		}

@@ -327,6 +327,17 @@ func appendMessage(b []byte, num protowire.Number, m interface{ AppendTo([]byte)
 // Ptr returns a pointer to v, for filling optional fields.
 func Ptr[T any](v T) *T { return &v }
 
+// into reads a value and stores it in *dst only when it was read without
+// error, so that a field skipped for its wire type can't clobber a value
+// read earlier from the same field number.
+func into[T any](dst *T, read func(protowire.Type, []byte) (T, int, error), typ protowire.Type, b []byte) (int, error) {
+	v, n, err := read(typ, b)
+	if err == nil {
+		*dst = v
+	}
+	return n, err
+}
+
 // set stores v in *p only when it was read without error, so that a field
 // skipped for its wire type does not leave a zero value behind.
 func set[T any](p **T, v T, n int, err error) (int, error) {
