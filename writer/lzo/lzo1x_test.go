@@ -213,3 +213,21 @@ func TestDecompressCorrupt(t *testing.T) {
 		_ = Decompress(out, bad)
 	}
 }
+
+// TestCompressSegments makes the match finder's segments tiny, so that the
+// restart every segmentSize bytes (1 GiB in production) is crossed
+// thousands of times, also by matches that run past a segment's end.
+func TestCompressSegments(t *testing.T) {
+	defer func(n int) { segmentSize = n }(segmentSize)
+	var c Compressor
+	for _, size := range []int{1, 7, 1000, 65536} {
+		segmentSize = size
+		for name, in := range roundTripCases() {
+			comp := c.Compress(nil, in)
+			out := make([]byte, len(in))
+			if err := Decompress(out, comp); err != nil || !bytes.Equal(out, in) {
+				t.Fatalf("segments of %d, %s: round trip differs (%v)", size, name, err)
+			}
+		}
+	}
+}
