@@ -227,13 +227,6 @@ func (s *strCol) heldBytes() int {
 
 func (s *strCol) distinct() int { return len(s.offs) - 1 }
 
-func (s *strCol) count() int {
-	if s.dictMode {
-		return len(s.ids)
-	}
-	return len(s.ends)
-}
-
 func (s *strCol) mark() strMark {
 	return strMark{ids: len(s.ids), arena: len(s.arena), distinct: s.distinct(),
 		data: len(s.data), ends: len(s.ends), dictMode: s.dictMode}

@@ -41,11 +41,6 @@ func (cv *converter) fail(c *column, want string, v *jsonValue) error {
 	return &cv.err
 }
 
-func (cv *converter) failText(c *column, want string, text []byte) error {
-	cv.err = convertError{column: c.name, want: want, got: "string " + quoteShort(text)}
-	return &cv.err
-}
-
 func describe(v *jsonValue) string {
 	switch v.Type() {
 	case fastjson.TypeString:
@@ -593,14 +588,6 @@ func parseTimestamp(b []byte) (secs int64, nanos uint32, ok bool) {
 	}
 	return secs, nanos, true
 }
-
-var pow10u64 = func() (p [20]uint64) {
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
 
 // parseDecimal reads a decimal number (optional sign, digits, fraction,
 // exponent) into an unscaled value with the column's scale, rounding half
