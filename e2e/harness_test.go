@@ -33,6 +33,8 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
+	"github.com/landfall/landfall/writer/lzo"
+	orcreader "github.com/landfall/landfall/writer/orc/reader"
 )
 
 // table is one test's world on the real cluster: a Kafka topic, a logid in
@@ -148,8 +150,7 @@ etcd:
 warehouse:
   uri: %q
 format:
-  name: %s
-event_time:
+%sevent_time:
   field: ts
   format: epoch_ms
   max_future: 87600h
@@ -162,7 +163,7 @@ commit:
   steps: [success-file]
 late:
   policy: append
-`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, tc.format,
+`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
 		tc.checkpoint, tc.outOfOrderness, tc.idle)
 	tb.cfgPath = filepath.Join(tb.workdir, "landfall.yaml")
 	if err := os.WriteFile(tb.cfgPath, []byte(cfg), 0o644); err != nil {
@@ -170,6 +171,19 @@ late:
 	}
 	t.Logf("table %s: topic %s, hdfs %s, logs in %s", tb.name, tb.topic, tb.root, tb.workdir)
 	return tb
+}
+
+// orcSchema is the ORC schema of the e2e tables: a few of loggen's fields
+// (the rest of each record is dropped, as Hive would with a narrower table).
+const orcSchema = "struct<ts:bigint,id:string,level:string,service:string,status:int,latency_ms:bigint>"
+
+// formatYAML is the format section of the config for a format name.
+func formatYAML(name string) string {
+	s := "  name: " + name + "\n"
+	if name == "orc" {
+		s += "  schema: \"" + orcSchema + "\"\n"
+	}
+	return s
 }
 
 // produce sends n generated records with event times from et, step apart,
@@ -486,19 +500,32 @@ func (tb *table) walk(dir string, fn func(rel string, info fs.FileInfo) error) e
 	return nil
 }
 
+// readLines returns the records of a data file as lines: text and lzop
+// files as they are, ORC rows as {"id":"…"} lines (the checks need only the
+// id).
 func (tb *table) readLines(rel string) ([]string, error) {
 	r, err := tb.fs.Open(rel)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
+	if strings.HasSuffix(rel, ".orc") {
+		return orcIDs(r, rel)
+	}
 	var in io.Reader = r
-	if strings.HasSuffix(rel, ".zst") {
+	switch {
+	case strings.HasSuffix(rel, ".zst"):
 		z, err := zstd.NewReader(r)
 		if err != nil {
 			return nil, err
 		}
 		defer z.Close()
+		in = z
+	case strings.HasSuffix(rel, ".lzo"):
+		z, err := lzo.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("read lzop file %s: %w", rel, err)
+		}
 		in = z
 	}
 	var out []string
@@ -509,6 +536,41 @@ func (tb *table) readLines(rel string) ([]string, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", rel, err)
+	}
+	return out, nil
+}
+
+// orcIDs reads the id column of an ORC file with the project's ORC reader.
+func orcIDs(r fsys.Reader, rel string) ([]string, error) {
+	f, err := orcreader.Open(r, r.Size())
+	if err != nil {
+		return nil, fmt.Errorf("open orc file %s: %w", rel, err)
+	}
+	defer f.Close()
+	rows, err := f.Rows()
+	if err != nil {
+		return nil, fmt.Errorf("read orc file %s: %w", rel, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		fields, ok := rows.Value().([]orcreader.Field)
+		if !ok {
+			return nil, fmt.Errorf("%s: row is a %T, want a struct", rel, rows.Value())
+		}
+		id := ""
+		for _, fl := range fields {
+			if fl.Name == "id" {
+				id, _ = fl.Value.(string)
+			}
+		}
+		out = append(out, fmt.Sprintf(`{"id":%q}`, id))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read orc file %s: %w", rel, err)
+	}
+	if uint64(len(out)) != f.NumRows() {
+		return nil, fmt.Errorf("%s: read %d rows, the footer says %d", rel, len(out), f.NumRows())
 	}
 	return out, nil
 }

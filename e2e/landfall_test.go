@@ -116,15 +116,21 @@ func (tb *table) waitCommitted(t *testing.T, want []string, all bool, within tim
 	t.Fatalf("partitions without _SUCCESS after %v: %v", within, missing)
 }
 
-// TestLandfallExactlyOnceWithFaults runs the real binary against the real
-// cluster while a producer writes, kills it with SIGKILL at random moments
+// TestLandfallExactlyOnceWithFaults runs, for each file format, the real
+// binary against the real cluster while a producer writes, kills it with SIGKILL at random moments
 // (at least 30 times), and restarts the HDFS DataNode, etcd and the Kafka
 // broker during the run. Afterwards every record Kafka acknowledged is read
 // back from HDFS and must be there exactly once, and no partition may have
 // got its _SUCCESS before all of its on-time records were visible.
 func TestLandfallExactlyOnceWithFaults(t *testing.T) {
+	for _, format := range []string{"text", "lzo", "orc"} {
+		t.Run(format, func(t *testing.T) { exactlyOnceWithFaults(t, format) })
+	}
+}
+
+func exactlyOnceWithFaults(t *testing.T, format string) {
 	const minKills = 30
-	tb := newTable(t, 4, tableConfig{})
+	tb := newTable(t, 4, tableConfig{format: format})
 	root := repoRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -70,5 +70,5 @@ export LANDFALL_E2E_BIN="$ROOT/bin/landfall"
 export LANDFALL_E2E_WORKDIR="$E2E_STATE/tests"
 
 log "running the e2e tests"
-go test -count=1 -tags e2e -timeout 25m ${E2E_RUN:+-run "$E2E_RUN"} -v ./e2e/... 2>&1 | tee "$E2E_STATE/go-test.log"
+go test -count=1 -p 1 -tags e2e -timeout 25m ${E2E_RUN:+-run "$E2E_RUN"} -v ./e2e/... 2>&1 | tee "$E2E_STATE/go-test.log"
 exit "${PIPESTATUS[0]}"
