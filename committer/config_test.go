@@ -68,3 +68,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+// The example config in the repository root stays valid.
+func TestExampleConfigParses(t *testing.T) {
+	c, err := LoadConfig("../landfall.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Format.Name != "orc" || len(c.Commit.Steps) != 2 {
+		t.Fatalf("example parsed to %+v", c)
+	}
+}

@@ -1,0 +1,175 @@
+package committer_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/writer"
+)
+
+// BenchmarkPipeline measures the whole pipeline (consume, parse, route,
+// write text without compression, checkpoint every second) on a fixed data
+// set in kfake, next to the consume-only rate of the same franz-go client
+// settings on the same data in the same run, and reports the ratio. Both are
+// timed from their first record to the last, so start-up (etcd ownership,
+// recovery, metadata) is left out of the rates.
+//
+//	go test -run '^$' -bench BenchmarkPipeline -benchtime 1x ./committer/
+func BenchmarkPipeline(b *testing.B) {
+	const n = 400_000
+	t := &testing.T{}
+	e := newEnv(t, 4)
+	e.t = t
+	// The warehouse goes to tmpfs where there is one: this machine's disk
+	// takes buffered writes at ~260 MB/s, which would measure the VM, not
+	// landfall. LANDFALL_BENCH_DIR overrides.
+	if d := benchDir(b); d != "" {
+		e.dir = d
+	}
+	g := loggen.New(7)
+	g.BadFraction, g.LateFraction = 0, 0
+	et := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	var bytes int64
+	recs := make([]*kgo.Record, 0, 10000)
+	for i := 0; i < n; i++ {
+		v, _ := g.Next(nil, et)
+		bytes += int64(len(v))
+		et = et.Add(50 * time.Millisecond)
+		recs = append(recs, &kgo.Record{Topic: e.topic, Value: v})
+		if len(recs) == cap(recs) || i == n-1 {
+			if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	mb := float64(bytes) / 1e6
+	b.ResetTimer()
+	var consume, pipeline, consumeCPU, pipelineCPU time.Duration
+	for i := 0; i < b.N; i++ {
+		c0 := cpuTime()
+		consume += consumeOnly(b, e, n)
+		c1 := cpuTime()
+		pipeline += runPipeline(b, e, n, i)
+		c2 := cpuTime()
+		consumeCPU += c1 - c0
+		pipelineCPU += c2 - c1
+	}
+	b.StopTimer()
+	cs, ps := consume.Seconds()/float64(b.N), pipeline.Seconds()/float64(b.N)
+	// Per core: records per CPU-second of the whole process (kfake serving
+	// the data is in both; the pipeline's figure also pays start-up and its
+	// final checkpoint).
+	ccpu, pcpu := consumeCPU.Seconds()/float64(b.N), pipelineCPU.Seconds()/float64(b.N)
+	b.ReportMetric(n/ccpu, "consume-rec/cpu-s")
+	b.ReportMetric(n/pcpu, "pipeline-rec/cpu-s")
+	b.ReportMetric(ccpu/pcpu, "per-core-ratio")
+	b.ReportMetric(n/cs, "consume-rec/s")
+	b.ReportMetric(mb/cs, "consume-MB/s")
+	b.ReportMetric(n/ps, "pipeline-rec/s")
+	b.ReportMetric(mb/ps, "pipeline-MB/s")
+	b.ReportMetric(cs/ps, "pipeline/consume")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+}
+
+func kafkaOpts(e *env) []kgo.Opt {
+	return []kgo.Opt{kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.FetchMaxBytes(32 << 20), kgo.FetchMaxWait(500 * time.Millisecond)}
+}
+
+func consumeOnly(b *testing.B, e *env, n int) time.Duration {
+	offs := map[int32]kgo.Offset{}
+	for p := int32(0); p < 4; p++ {
+		offs[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(append(kafkaOpts(e), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{e.topic: offs}))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	var start time.Time
+	got := 0
+	var sink int
+	for got < n {
+		fs := cl.PollRecords(context.Background(), 50000)
+		if start.IsZero() && fs.NumRecords() > 0 {
+			start = time.Now()
+		}
+		fs.EachRecord(func(r *kgo.Record) { sink += len(r.Value) })
+		got += fs.NumRecords()
+	}
+	return time.Since(start)
+}
+
+func runPipeline(b *testing.B, e *env, n, run int) time.Duration {
+	cfg := e.config(func(c *committer.Config) {
+		c.LogID = e.logid + "-" + strconv.Itoa(run)
+		c.Checkpoint.Interval = time.Second
+		c.Kafka.FetchMaxBytes = 32 << 20
+	})
+	f, _ := writer.NewText("none")
+	in := e.start(cfg, opts{format: f})
+	var start time.Time
+	for {
+		got := in.p.Progress().Records
+		if start.IsZero() && got > 0 {
+			start = time.Now()
+		}
+		if got >= int64(n) {
+			break
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	d := time.Since(start)
+	in.stop(e.t)
+	return d
+}
+
+func benchDir(b *testing.B) string {
+	base := os.Getenv("LANDFALL_BENCH_DIR")
+	if base == "" {
+		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+			base = "/dev/shm"
+		}
+	}
+	if base == "" {
+		return ""
+	}
+	d, err := os.MkdirTemp(base, "landfall-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// peakRSS is the process's high-water resident set (kfake's copy of the data
+// included), from /proc.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
