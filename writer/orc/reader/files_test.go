@@ -314,9 +314,6 @@ func TestFilesWithoutExpected(t *testing.T) {
 		}
 	})
 	t.Run("demo 11 and 12 hold the same rows", func(t *testing.T) {
-		if testing.Short() {
-			t.Log("short mode: reading only the first 100000 rows")
-		}
 		a, b := openFile(t, "demo-11-zlib.orc"), openFile(t, "demo-12-zlib.orc")
 		ra, err := a.Batches(WithBatchSize(1000))
 		if err != nil {
