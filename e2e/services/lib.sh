@@ -158,9 +158,13 @@ mvn_fetch() {
 	command -v java >/dev/null || die "java not found: install a JDK 17 (apt-get install -y openjdk-17-jdk-headless)"
 	log "fetching $(basename "$pom") dependencies into $dir"
 	rm -rf "${dir:?}/lib"
-	mvn -B -q -Dstyle.color=never -Dmaven.repo.local="$E2E_CACHE/m2" -f "$pom" \
+	mkdir -p "$dir"
+	if ! mvn -B -Dstyle.color=never -Dmaven.repo.local="$E2E_CACHE/m2" -f "$pom" \
 		dependency:copy-dependencies -DincludeScope=runtime \
-		-DoutputDirectory="$dir/lib" || die "maven could not fetch $pom"
+		-DoutputDirectory="$dir/lib" >"$dir/mvn.log" 2>&1; then
+		log_tail "$dir/mvn.log"
+		die "maven could not fetch $pom (log: $dir/mvn.log)"
+	fi
 	touch "$dir/.complete"
 }
 
