@@ -104,9 +104,10 @@ type Reader struct {
 	hdr    Header
 	offset int64 // bytes consumed from r
 	block  Block
-	buf    []byte // compressed payload of the current block
-	out    []byte // decompressed data of the current block
-	pos    int    // read position in out
+	buf    []byte   // compressed payload of the current block
+	out    []byte   // decompressed data of the current block
+	pos    int      // read position in out
+	head   [24]byte // a block's lengths and checksums; a field, not a local, so it doesn't escape per block
 	err    error
 	done   bool
 }
@@ -263,7 +264,7 @@ func (z *Reader) Next() (*Block, error) {
 func (z *Reader) next() (*Block, error) {
 	b := &z.block
 	*b = Block{Offset: z.offset, Flags: z.hdr.Flags}
-	var lens [8]byte
+	lens := z.head[:8]
 	if err := z.full(lens[:4]); err != nil {
 		return nil, fmt.Errorf("%w: read block length at offset %d: %v (no end marker)", ErrCorrupt, b.Offset, err)
 	}
@@ -286,7 +287,7 @@ func (z *Reader) next() (*Block, error) {
 		// corrupt, and allocating what it claims would be wasted.
 		return nil, fmt.Errorf("%w: block at offset %d declares %d bytes from %d compressed", ErrCorrupt, b.Offset, b.UncompressedLen, b.CompressedLen)
 	}
-	var sums [16]byte
+	sums := z.head[8:]
 	d, c := checksumLens(b.Flags)
 	if b.Stored() {
 		c = 0
@@ -294,7 +295,7 @@ func (z *Reader) next() (*Block, error) {
 	if err := z.full(sums[:4*(d+c)]); err != nil {
 		return nil, fmt.Errorf("%w: read block checksums at offset %d: %v", ErrCorrupt, b.Offset, err)
 	}
-	s := sums[:]
+	s := sums
 	take := func() uint32 { v := binary.BigEndian.Uint32(s); s = s[4:]; return v }
 	if b.Flags&FlagAdler32D != 0 {
 		b.Adler32D = take()
