@@ -231,3 +231,21 @@ func TestCompressSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecDoesNotAllocate holds the compressor and decompressor to zero
+// allocations per block once their buffers are sized.
+func TestCodecDoesNotAllocate(t *testing.T) {
+	var c Compressor
+	in := logText(DefaultBlockSize, 4)
+	comp := c.Compress(nil, in)
+	buf := make([]byte, 0, CompressBound(len(in)))
+	out := make([]byte, len(in))
+	if n := testing.AllocsPerRun(10, func() {
+		buf = c.Compress(buf[:0], in)
+		if err := Decompress(out, comp); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per block, want 0", n)
+	}
+}
