@@ -215,6 +215,13 @@ func (cv *converter) append(c *column, v *jsonValue) error {
 		if !ok {
 			return cv.fail(c, "timestamp", v)
 		}
+		if secs == -1 && nanos > 999999 {
+			// ORC stores seconds as Java's truncating division left them and
+			// readers subtract a second back only when the stored second is
+			// negative: (-1s, 0) with a millisecond fraction reads one second
+			// late in Apache ORC's Java and C++ readers. Reject, not corrupt.
+			return cv.fail(c, "timestamp outside the last second before 1970", v)
+		}
 		c.ints = append(c.ints, secs)
 		c.nanos = append(c.nanos, nanos)
 	case spec.TypeDecimal:

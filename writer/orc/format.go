@@ -8,6 +8,27 @@ import (
 
 // Format is the "orc" pipeline format: JSON records in, ORC files out, all
 // files of a process sharing one memory budget.
+//
+// Records are JSON objects. Fields map to columns by name, case-insensitively
+// as in Hive; a missing field or JSON null is a null value, and fields not in
+// the schema are ignored. Values convert like Hive's JSON SerDe:
+//
+//   - boolean: true/false, or the strings "true"/"false" in any case
+//   - tinyint..bigint: integral numbers or numeric strings, range-checked
+//   - float, double: numbers or numeric strings (parsed exactly)
+//   - string: strings; other scalars and nested values as their JSON text
+//   - varchar(n), char(n): truncated to n characters; char padded with spaces
+//   - binary: base64 strings
+//   - timestamp: "YYYY-MM-DD HH:MM:SS[.fffffffff]", RFC 3339 (an offset is
+//     converted to UTC), "YYYY-MM-DD", or a number of milliseconds since the
+//     epoch; stored as UTC wall clock
+//   - date: "YYYY-MM-DD" or a number of days since 1970-01-01
+//   - decimal(p,s): numbers or numeric strings, rounded half up to s digits,
+//     rejected when more than p-s integer digits
+//   - struct: objects; array: arrays; map: objects (keys parsed as the key type)
+//
+// Anything else rejects the whole record with a *writer.RecordError naming
+// the column, and nothing of the record reaches the file.
 type Format struct {
 	schema *Type
 	o      options

@@ -200,6 +200,9 @@ func (g *gen) value(t *Type, js, canon *strings.Builder) {
 		default:
 			nanos = r.Int64N(1_000_000_000)
 		}
+		if secs == -1 && nanos > 999999 {
+			secs = -2 // unrepresentable: the writer rejects it (see convert.go)
+		}
 		if nanos%1_000_000 == 0 && r.IntN(3) == 0 {
 			js.WriteString(strconv.FormatInt(secs*1000+nanos/1_000_000, 10))
 		} else {

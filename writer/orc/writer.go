@@ -90,8 +90,9 @@ func (o *options) validate() error {
 	if o.blockSize < 1024 || o.blockSize > spec.MaxCompressionBlockSize {
 		return fmt.Errorf("orc: compression block size %d out of range 1024..%d", o.blockSize, spec.MaxCompressionBlockSize)
 	}
-	if o.stripeSize < 1024 {
-		return fmt.Errorf("orc: stripe size %d is below 1024 bytes", o.stripeSize)
+	if o.stripeSize < 1024 || o.stripeSize > 1<<31 {
+		// Buffers index string bytes with 32-bit offsets.
+		return fmt.Errorf("orc: stripe size %d out of range 1 KiB..2 GiB", o.stripeSize)
 	}
 	if o.rowIndexStride < 1 {
 		return fmt.Errorf("orc: row index stride %d must be positive", o.rowIndexStride)
