@@ -42,3 +42,23 @@ func FuzzRead(f *testing.F) {
 		t.Fatalf("error wraps no documented error: %v", err)
 	})
 }
+
+// FuzzLZOChunk feeds arbitrary chunks to the LZO1X size search: it must
+// end in a prefix of the buffer or an error, whatever the input.
+func FuzzLZOChunk(f *testing.F) {
+	b, err := os.ReadFile(filepath.Join(testdataDir(f), "TestVectorOrcFile.testLzo.orc"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The first stream chunk of the file, without its 3-byte header.
+	n, _, _ := spec.ParseChunkHeader(b[3:])
+	f.Add(b[6 : 6+n])
+	f.Add([]byte{0x11, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, src []byte) {
+		buf := make([]byte, 1000)
+		out, err := decodeLZOChunk(buf, src)
+		if err == nil && (len(out) > len(buf) || (len(out) > 0 && &out[0] != &buf[0])) {
+			t.Fatalf("decoded %d bytes outside the buffer", len(out))
+		}
+	})
+}
