@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin/landfall
 PKGS      := ./...
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.6.1
 export GOFLAGS := -buildvcs=false
 
 .PHONY: all build quickstart test test-deps lint fuzz bench e2e clean
