@@ -443,3 +443,66 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 var _ io.Writer = failingWriter{}
+
+// TestMemoryBudgetConcurrent appends from several goroutines, as partitions
+// of a pipeline do; run with -race it checks the locking between writers and
+// the memory manager, which flushes one goroutine's file from another.
+func TestMemoryBudgetConcurrent(t *testing.T) {
+	schema, _ := ParseSchema(logSchema)
+	const budget = 4 << 20
+	f, err := NewFormat(schema, WithMemoryBudget(budget), WithCompression(spec.CompressionZstd, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, filesEach, rows = 4, 10, 300
+	errs := make(chan error, goroutines)
+	for gi := 0; gi < goroutines; gi++ {
+		go func(seed uint64) {
+			lg := newLogGen(seed)
+			bufs := make([]bytes.Buffer, filesEach)
+			encs := make([]writer.Encoder, filesEach)
+			for i := range encs {
+				var err error
+				if encs[i], err = f.NewEncoder(&bufs[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+			for r := 0; r < rows; r++ {
+				for _, enc := range encs {
+					if err := enc.Append(lg.next()); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			for i, enc := range encs {
+				if err := enc.Close(nil); err != nil {
+					errs <- err
+					return
+				}
+				rf, err := reader.Open(bytes.NewReader(bufs[i].Bytes()), int64(bufs[i].Len()))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if rf.NumRows() != rows {
+					errs <- fmt.Errorf("file has %d rows, want %d", rf.NumRows(), rows)
+				}
+				rf.Close()
+			}
+			errs <- nil
+		}(uint64(gi))
+	}
+	for i := 0; i < goroutines; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := f.mem.peak.Load(); p > budget {
+		t.Errorf("peak %d bytes over budget %d", p, budget)
+	}
+	if held := f.BufferedBytes(); held != 0 {
+		t.Errorf("%d bytes still accounted after every file closed", held)
+	}
+}
