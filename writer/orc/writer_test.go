@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/orc/reader"
@@ -504,5 +505,36 @@ func TestMemoryBudgetConcurrent(t *testing.T) {
 	}
 	if held := f.BufferedBytes(); held != 0 {
 		t.Errorf("%d bytes still accounted after every file closed", held)
+	}
+}
+
+// TestLongStringStatistics: min and max longer than 1 KiB are written as
+// truncated lower and upper bounds (ORC-203) that still bracket the values.
+func TestLongStringStatistics(t *testing.T) {
+	schema, _ := ParseSchema("struct<s:string>")
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := strings.Repeat("a", 2000) + "z"
+	hi := strings.Repeat("é", 1000) + "x" // 2-byte characters: the cut must not split one
+	for _, s := range []string{lo, hi, "m"} {
+		if err := w.Append([]byte(fmt.Sprintf(`{"s":%q}`, s))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	ss := openFile(t, buf.Bytes()).Statistics()[1].String
+	if ss.Minimum != nil || ss.Maximum != nil || ss.LowerBound == nil || ss.UpperBound == nil {
+		t.Fatalf("want only bounds, got %+v", ss)
+	}
+	if len(*ss.LowerBound) > 1024 || *ss.LowerBound > lo || len(*ss.UpperBound) > 1024 || *ss.UpperBound < hi {
+		t.Errorf("bounds %d/%d bytes do not bracket the values", len(*ss.LowerBound), len(*ss.UpperBound))
+	}
+	if !utf8.ValidString(*ss.UpperBound) || !utf8.ValidString(*ss.LowerBound) {
+		t.Error("bounds are not valid UTF-8")
 	}
 }
