@@ -166,7 +166,7 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 		for part, rg := range op.offsets {
 			cur, ok := st.Offsets[part]
 			if !ok {
-				st.Offsets[part] = rg
+				st.Offsets[part] = *rg
 				continue
 			}
 			cur[0] = min(cur[0], rg[0])

@@ -103,7 +103,9 @@ type openPart struct {
 	start   int64  // Unix ms; 0 for sinks
 	end     int64
 	part    *writer.Part
-	offsets map[int32][2]int64
+	offsets map[int32]*[2]int64 // [first, last] offset per Kafka partition
+	cur     *[2]int64           // the range last tracked, for the hot path
+	curPart int32
 	sink    bool
 	late    bool
 }
@@ -371,20 +373,33 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 		if len(ftp.Records) == 0 && ftp.HighWatermark == 0 {
 			return
 		}
+		// Per-partition state is read once per batch and written back once:
+		// a batch holds one Kafka partition's records in offset order.
+		part := ftp.Partition
+		next, known := p.cp.Offsets[part]
+		ps := partState{maxEvent: p.cp.MaxEventTime[part]}
 		for _, r := range ftp.Records {
 			if ferr != nil {
-				return
+				break
 			}
-			if next, ok := p.cp.Offsets[r.Partition]; ok && r.Offset < next {
+			if known && r.Offset < next {
 				continue // already in a durable checkpoint
 			}
 			n++
 			bytes += int64(len(r.Value))
-			ferr = p.handle(r, maxEvent)
+			ps.next = r.Offset + 1
+			ferr = p.handle(r, maxEvent, &ps)
+		}
+		if ps.next > 0 {
+			p.cp.Offsets[part] = ps.next
+		}
+		if ps.valid {
+			p.cp.MaxEventTime[part] = ps.maxEvent
+			p.lastSeen[part] = p.ckptNo
 		}
 		p.mu.Lock()
-		p.hwm[ftp.Partition] = ftp.HighWatermark
-		p.consumed[ftp.Partition] = p.cp.Offsets[ftp.Partition]
+		p.hwm[part] = ftp.HighWatermark
+		p.consumed[part] = p.cp.Offsets[part]
 		p.mu.Unlock()
 	})
 	p.interval += n
@@ -394,9 +409,15 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	return ferr
 }
 
+// partState is a Kafka partition's bookkeeping during one fetch batch.
+type partState struct {
+	next     int64 // next offset to consume
+	maxEvent int64
+	valid    bool // a record with an event time was seen
+}
+
 // handle routes one record; its offset is consumed whatever happens to it.
-func (p *Pipeline) handle(r *kgo.Record, maxEvent int64) error {
-	p.cp.Offsets[r.Partition] = r.Offset + 1
+func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 	v, err := p.parser.ParseBytes(r.Value)
 	if err != nil {
 		return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
@@ -408,10 +429,10 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64) error {
 	if ms > maxEvent {
 		return p.reject(r, "event time too far in the future")
 	}
-	if ms > p.cp.MaxEventTime[r.Partition] {
-		p.cp.MaxEventTime[r.Partition] = ms
+	if ms > ps.maxEvent {
+		ps.maxEvent = ms
 	}
-	p.lastSeen[r.Partition] = p.ckptNo
+	ps.valid = true
 	if p.cp.CommitCursor == 0 && ms < p.minEvent {
 		p.minEvent = ms
 	}
@@ -447,21 +468,21 @@ func truncate(s string, n int) string {
 }
 
 func (op *openPart) track(part int32, off int64) {
-	if op.offsets == nil {
-		op.offsets = map[int32][2]int64{}
-	}
-	r, ok := op.offsets[part]
-	if !ok {
-		op.offsets[part] = [2]int64{off, off}
+	if op.cur != nil && op.curPart == part {
+		// Offsets of one Kafka partition only grow.
+		op.cur[1] = off
 		return
 	}
-	if off < r[0] {
-		r[0] = off
+	if op.offsets == nil {
+		op.offsets = map[int32]*[2]int64{}
 	}
-	if off > r[1] {
-		r[1] = off
+	r := op.offsets[part]
+	if r == nil {
+		r = &[2]int64{off, off}
+		op.offsets[part] = r
 	}
-	op.offsets[part] = r
+	r[0], r[1] = min(r[0], off), max(r[1], off)
+	op.cur, op.curPart = r, part
 }
 
 // boundOf returns the partition holding the event time ms, cached per
