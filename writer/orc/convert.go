@@ -25,6 +25,9 @@ type convertError struct {
 }
 
 func (e *convertError) Error() string {
+	if e.column == "" {
+		return fmt.Sprintf("record: want %s, got %s", e.want, e.got)
+	}
 	return fmt.Sprintf("column %q: want %s, got %s", e.column, e.want, e.got)
 }
 

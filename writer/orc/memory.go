@@ -14,6 +14,12 @@ import (
 // sizes down instead; flushing the largest keeps the most rows per stripe
 // for the rest).
 //
+// What is counted is the capacity of every buffer a writer keeps between
+// records (column values, dictionaries, stream buffers kept for reuse).
+// Not counted: the shared compressors (pooled, a few per process), the JSON
+// parser's scratch (one record's worth), and the encoded streams of a stripe
+// while it is being written, which exist only during a flush.
+//
 // Writers report their size after each Append. The check runs with no
 // writer's lock held, and a reclaim locks one writer at a time, so two
 // writers appending concurrently can't deadlock on each other.

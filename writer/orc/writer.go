@@ -409,10 +409,11 @@ func (w *Writer) writeTail() error {
 	return w.write(tail)
 }
 
-// writerCode is the Footer.writer of landfall's files. The spec registers
-// codes per implementation; until landfall has its own, it declares the
-// Apache ORC Java writer's code 0 would be a lie, so it uses an unregistered
-// one, which readers treat as an unknown writer that follows the spec.
+// writerCode is the Footer.writer of landfall's files. The codes are
+// registered per implementation in the spec and landfall has none yet;
+// claiming Java's 0 would make readers apply Java-specific bug workarounds,
+// so it uses an unregistered code, which Apache ORC's readers treat as an
+// unknown writer that follows the current spec.
 const writerCode = 0x4c46 // "LF"
 
 func (w *Writer) fail(what string, err error) error {
