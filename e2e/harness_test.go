@@ -412,6 +412,9 @@ type landed struct {
 	success map[string]bool     // partitions with _SUCCESS
 	files   int
 	hidden  []string // hidden files outside .landfall and the sinks
+	// noIndex are committed lzop files without their .lzo.index sidecar
+	// (published before the data file, so never missing).
+	noIndex []string
 }
 
 // readTable reads every committed file of the table (or of one partition
@@ -452,6 +455,11 @@ func (tb *table) readTable(dir string) (landed, error) {
 			return nil
 		case strings.HasSuffix(name, ".index"):
 			return nil
+		}
+		if strings.HasSuffix(name, ".lzo") {
+			if _, err := tb.fs.Stat(rel + ".index"); err != nil {
+				l.noIndex = append(l.noIndex, rel)
+			}
 		}
 		l.files++
 		lines, err := tb.readLines(rel)
@@ -615,6 +623,9 @@ func (tb *table) checkExactlyOnce(l landed) {
 	}
 	if len(l.hidden) > 0 {
 		t.Errorf("hidden files left in the table: %v", l.hidden)
+	}
+	if len(l.noIndex) > 0 {
+		t.Errorf("committed lzop files without their .lzo.index: %v", l.noIndex)
 	}
 	if missing+dup > 0 {
 		t.Fatalf("%d records acknowledged by Kafka: %d missing, %d duplicated", len(tb.produced), missing, dup)
