@@ -20,7 +20,10 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 )
 
-var ownerRE = regexp.MustCompile(`msg=owner\b`)
+var (
+	ownerRE     = regexp.MustCompile(`msg=owner\b`)
+	consumingRE = regexp.MustCompile(`msg=consuming\b`)
+)
 
 // runService is service for goroutines: it returns the error.
 func runService(root, name string, args ...string) error {
@@ -182,21 +185,38 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 			t.Fatalf("fault phase still running after 12m: %d kills, faults done %v", kills, faultsDone)
 		}
 		l := tb.start(fmt.Sprintf("run-%02d", kills+exits))
-		// Random moments: while it waits for ownership, recovers, consumes
-		// or checkpoints.
-		wait := time.Duration(200+rng.IntN(5800)) * time.Millisecond
-		select {
-		case <-l.done:
-			exits++
-			t.Logf("landfall exited by itself (%v): %s", l.err, lastLine(l.log))
-			if exits > 60 {
-				t.Fatalf("landfall keeps exiting by itself (%d times); last log:\n%s", exits, logTail(l.log, 40))
-			}
-			time.Sleep(500 * time.Millisecond)
-		case <-time.After(wait):
-			l.kill9()
-			kills++
+		// A quarter of the kills land at any moment after the start (waiting
+		// for the dead predecessor's lease, recovering); the rest once it
+		// consumes, so that they hit writes, checkpoints and renames.
+		begun := time.Now()
+		var killAt time.Time
+		if rng.IntN(4) == 0 {
+			killAt = begun.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
 		}
+		tick := time.NewTicker(50 * time.Millisecond)
+	wait:
+		for {
+			select {
+			case <-l.done:
+				exits++
+				t.Logf("landfall exited by itself (%v): %s", l.err, lastLine(l.log))
+				if exits > 60 {
+					t.Fatalf("landfall keeps exiting by itself (%d times); last log:\n%s", exits, logTail(l.log, 40))
+				}
+				time.Sleep(500 * time.Millisecond)
+				break wait
+			case now := <-tick.C:
+				if killAt.IsZero() && (consumingRE.MatchString(logTail(l.log, 200)) || now.Sub(begun) > time.Minute) {
+					killAt = now.Add(time.Duration(rng.IntN(4000)) * time.Millisecond)
+				}
+				if !killAt.IsZero() && now.After(killAt) {
+					l.kill9()
+					kills++
+					break wait
+				}
+			}
+		}
+		tick.Stop()
 		select {
 		case err := <-faultErr:
 			if err != nil {
@@ -207,8 +227,15 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 		}
 	}
 	perrs, plast := prod.finish()
-	t.Logf("fault phase: %d SIGKILLs, %d exits on its own, %d failed produce calls (last: %v) in %s",
-		kills, exits, perrs, plast, time.Since(started).Round(time.Second))
+	cp, err := tb.checkpoint()
+	if err != nil || cp == nil {
+		t.Fatalf("no durable checkpoint after the fault phase (%v)", err)
+	}
+	t.Logf("fault phase: %d SIGKILLs, %d exits on its own, %d durable checkpoints, %d failed produce calls (last: %v) in %s",
+		kills, exits, cp.Seq, perrs, plast, time.Since(started).Round(time.Second))
+	if cp.Seq < minKills/2 {
+		t.Fatalf("only %d checkpoints became durable during the fault phase: the kills hit too little work", cp.Seq)
+	}
 
 	final := tb.start("final")
 	tb.waitDrained(5 * time.Minute)
