@@ -31,6 +31,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
 	"github.com/landfall/landfall/writer/lzo"
@@ -53,6 +54,8 @@ type table struct {
 	kafka      string
 	etcd       *clientv3.Client
 	prod       *kgo.Client
+	hms        *hive.Client // nil without tableConfig.metastore
+	hiveDB     string
 
 	mu       sync.Mutex
 	gen      *loggen.Generator
@@ -68,6 +71,9 @@ type tableConfig struct {
 	idle           int
 	leaseTTL       time.Duration
 	format         string
+	// metastore: the table is created in the e2e Hive metastore and
+	// landfall commits partitions there before writing _SUCCESS.
+	metastore bool
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -138,6 +144,10 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 	if tc.format == "" {
 		tc.format = "text"
 	}
+	hiveYAML, steps := "", "[success-file]"
+	if tc.metastore {
+		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format), "[metastore, success-file]"
+	}
 	cfg := fmt.Sprintf(`logid: %s
 kafka:
   brokers: [%q]
@@ -160,17 +170,73 @@ watermark:
   out_of_orderness: %s
   idle_checkpoints: %d
 commit:
-  steps: [success-file]
+  steps: %s
 late:
   policy: append
-`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
-		tc.checkpoint, tc.outOfOrderness, tc.idle)
+%s`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
+		tc.checkpoint, tc.outOfOrderness, tc.idle, steps, hiveYAML)
 	tb.cfgPath = filepath.Join(tb.workdir, "landfall.yaml")
 	if err := os.WriteFile(tb.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("table %s: topic %s, hdfs %s, logs in %s", tb.name, tb.topic, tb.root, tb.workdir)
 	return tb
+}
+
+// hiveTable is the name of the test tables in the metastore (one database
+// per test).
+const hiveTable = "logs"
+
+// createHiveTable creates the test's database and table in the e2e Hive
+// metastore, located at the table's HDFS directory and partitioned like the
+// default pattern, and returns the hive section of the config.
+func (tb *table) createHiveTable(hdfsAddr, format string) string {
+	t := tb.t
+	t.Helper()
+	uri := endpoint(t, "LANDFALL_E2E_HMS")
+	c, err := hive.NewClient(hive.MetastoreConfig{URIs: []string{uri}, CallTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("metastore client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tb.hms, tb.hiveDB = c, tb.name
+	if err := c.CreateDatabase(ctx, tb.hiveDB, "hdfs://"+hdfsAddr+"/landfall-e2e/hive/"+tb.hiveDB+".db"); err != nil {
+		t.Fatalf("create database %s on hdfs: %v (the metastore needs a working HDFS client on its classpath; see out/e2e/hms.log)", tb.hiveDB, err)
+	}
+	spec := hive.TableSpec{
+		Database: tb.hiveDB, Table: hiveTable, Location: "hdfs://" + hdfsAddr + tb.root, Format: format,
+		Columns:       []hive.Column{{Name: "line", Type: "string"}},
+		PartitionKeys: []hive.Column{{Name: "log_date", Type: "string"}, {Name: "log_hour", Type: "string"}},
+	}
+	if err := c.CreateTable(ctx, spec); err != nil {
+		t.Fatalf("create table %s.%s: %v", tb.hiveDB, hiveTable, err)
+	}
+	return fmt.Sprintf("hive:\n  database: %s\n  table: %s\n  metastore:\n    uris: [%q]\n    call_timeout: 30s\n", tb.hiveDB, hiveTable, uri)
+}
+
+// hivePartitions lists the table's partitions in the metastore as
+// directory → location.
+func (tb *table) hivePartitions() (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	parts, err := tb.hms.ListPartitions(ctx, tb.hiveDB, hiveTable)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range parts {
+		if len(p.Values) != 2 {
+			return nil, fmt.Errorf("partition with values %v, want log_date and log_hour", p.Values)
+		}
+		loc := ""
+		if p.Sd != nil {
+			loc = p.Sd.Location
+		}
+		out["log_date="+p.Values[0]+"/log_hour="+p.Values[1]] = loc
+	}
+	return out, nil
 }
 
 // orcSchema is the ORC schema of the e2e tables: a few of loggen's fields
@@ -641,6 +707,9 @@ func hourDir(t time.Time) string {
 	return fmt.Sprintf("log_date=%s/log_hour=%02d", t.Format("20060102"), t.Hour())
 }
 
+// hmsKey prefixes successWatch keys of partitions seen in the metastore.
+const hmsKey = "hms:"
+
 // successWatch records, for every partition, what its files held when its
 // _SUCCESS first appeared — to prove that no partition is committed early.
 type successWatch struct {
@@ -680,9 +749,25 @@ func (w *successWatch) scan() {
 		}
 		return nil
 	})
+	if err == nil && w.tb.hms != nil {
+		// A partition visible in the metastore is as visible to Hive as one
+		// with _SUCCESS: it must be complete too.
+		parts, herr := w.tb.hivePartitions()
+		if herr != nil {
+			err = herr
+		}
+		for d := range parts {
+			w.mu.Lock()
+			_, ok := w.seen[hmsKey+d]
+			w.mu.Unlock()
+			if !ok {
+				fresh = append(fresh, hmsKey+d)
+			}
+		}
+	}
 	if err == nil {
 		for _, d := range fresh {
-			l, rerr := w.tb.readTable(d)
+			l, rerr := w.tb.readTable(strings.TrimPrefix(d, hmsKey))
 			if rerr != nil {
 				err = rerr
 				break
@@ -721,14 +806,18 @@ func (w *successWatch) check(final landed) {
 		if !ok || kind != loggen.Valid {
 			continue // late records may be appended after the commit
 		}
-		snap, committed := w.seen[d]
-		if !committed {
-			continue
-		}
-		if !snap[id] {
+		for _, key := range []string{d, hmsKey + d} {
+			snap, committed := w.seen[key]
+			if !committed || snap[id] {
+				continue
+			}
 			early++
 			if early <= 5 {
-				t.Errorf("partition %s got _SUCCESS before on-time record %s (event time %s) was visible in it", d, id, w.tb.eventAt[id].UTC().Format(time.RFC3339))
+				what := "got _SUCCESS"
+				if key != d {
+					what = "appeared in the metastore"
+				}
+				t.Errorf("partition %s %s before on-time record %s (event time %s) was visible in it", d, what, id, w.tb.eventAt[id].UTC().Format(time.RFC3339))
 			}
 		}
 	}
@@ -740,8 +829,31 @@ func (w *successWatch) check(final landed) {
 		}
 	}
 	sort.Strings(dirs)
+	if w.tb.hms != nil {
+		parts, err := w.tb.hivePartitions()
+		if err != nil {
+			t.Fatalf("list metastore partitions: %v", err)
+		}
+		for d := range final.success {
+			if strings.HasPrefix(d, "_") {
+				continue
+			}
+			if _, ok := parts[d]; !ok {
+				t.Errorf("partition %s has _SUCCESS but is not in the metastore", d)
+			}
+		}
+		for d, loc := range parts {
+			if !final.success[d] {
+				t.Errorf("partition %s is in the metastore but has no _SUCCESS", d)
+			}
+			if !strings.HasSuffix(loc, w.tb.root+"/"+d) {
+				t.Errorf("metastore partition %s is located at %q, want the table directory %s/%s", d, loc, w.tb.root, d)
+			}
+		}
+		t.Logf("%d partitions in the metastore, each with _SUCCESS and its directory", len(parts))
+	}
 	if early > 0 {
-		t.Fatalf("%d on-time records arrived in partitions after their _SUCCESS", early)
+		t.Fatalf("%d on-time records arrived in partitions after their _SUCCESS or metastore commit", early)
 	}
 	t.Logf("partitions with data: %v; %d partitions committed (watched %d commits; %d transient read errors)", dirs, len(final.success), len(w.seen), len(w.errs))
 }

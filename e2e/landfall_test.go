@@ -326,11 +326,17 @@ func TestLandfallZombieFencing(t *testing.T) {
 }
 
 // TestLandfallPartitionCommit checks the partition commit on the real
-// cluster: hours the watermark has passed get _SUCCESS with all their
-// records; the hour still receiving data does not, for as long as it keeps
+// cluster, with _SUCCESS alone and with the Hive metastore step before it:
+// hours the watermark has passed get their metastore partition and _SUCCESS
+// with all their records; the hour still receiving data does not, for as long as it keeps
 // receiving; when the stream stops, stream-break detection commits it.
 func TestLandfallPartitionCommit(t *testing.T) {
-	tb := newTable(t, 2, tableConfig{outOfOrderness: time.Minute, idle: 3})
+	t.Run("success-file", func(t *testing.T) { partitionCommit(t, false) })
+	t.Run("metastore", func(t *testing.T) { partitionCommit(t, true) })
+}
+
+func partitionCommit(t *testing.T, metastore bool) {
+	tb := newTable(t, 2, tableConfig{outOfOrderness: time.Minute, idle: 3, metastore: metastore})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	watch := tb.watchSuccess(ctx, 500*time.Millisecond)
