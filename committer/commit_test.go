@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/state"
 )
@@ -131,7 +134,8 @@ func TestInvalidRecords(t *testing.T) {
 	e := newEnv(t, 1)
 	cfg := e.config(func(c *committer.Config) { c.EventTime.MaxFuture = time.Hour })
 	h := time.Now().Add(-time.Hour)
-	in := e.start(cfg, opts{})
+	reg := prometheus.NewRegistry()
+	in := e.start(cfg, opts{reg: reg})
 	defer in.stop(t)
 	e.produceRaw(
 		`not json at all`,
@@ -159,6 +163,17 @@ func TestInvalidRecords(t *testing.T) {
 	}
 	if l.IDs["14"] != 1 {
 		t.Fatalf("valid record after the bad ones: found %d times", l.IDs["14"])
+	}
+	wantMetrics := `
+# HELP landfall_committer_invalid_records_total Records sent to the invalid-record sink.
+# TYPE landfall_committer_invalid_records_total counter
+landfall_committer_invalid_records_total{reason="bad_event_time"} 3
+landfall_committer_invalid_records_total{reason="no_event_time"} 1
+landfall_committer_invalid_records_total{reason="not_json"} 1
+landfall_committer_invalid_records_total{reason="other"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantMetrics), "landfall_committer_invalid_records_total"); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -168,6 +169,7 @@ type opts struct {
 	now       func() time.Time
 	format    writer.Format
 	store     func(*state.Store) any
+	reg       prometheus.Registerer
 }
 
 // start takes ownership and runs a pipeline in the background.
@@ -192,7 +194,7 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 	if f == nil {
 		f, _ = writer.NewText(cfg.Format.Compression)
 	}
-	po := committer.Options{FS: lfs, Store: st, Format: f, Failpoint: o.failpoint, Now: o.now, Steps: steps,
+	po := committer.Options{FS: lfs, Store: st, Format: f, Failpoint: o.failpoint, Now: o.now, Steps: steps, Registerer: o.reg,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if testing.Verbose() {
 		po.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
