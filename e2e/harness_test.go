@@ -716,11 +716,12 @@ type successWatch struct {
 	tb   *table
 	mu   sync.Mutex
 	seen map[string]map[string]bool // partition → ids visible at commit
+	at   map[string]time.Time       // partition → when the commit was seen
 	errs []error
 }
 
 func (tb *table) watchSuccess(ctx context.Context, every time.Duration) *successWatch {
-	w := &successWatch{tb: tb, seen: map[string]map[string]bool{}}
+	w := &successWatch{tb: tb, seen: map[string]map[string]bool{}, at: map[string]time.Time{}}
 	go func() {
 		for ctx.Err() == nil {
 			w.scan()
@@ -778,6 +779,7 @@ func (w *successWatch) scan() {
 			}
 			w.mu.Lock()
 			w.seen[d] = ids
+			w.at[d] = time.Now()
 			w.mu.Unlock()
 		}
 	}
@@ -817,7 +819,8 @@ func (w *successWatch) check(final landed) {
 				if key != d {
 					what = "appeared in the metastore"
 				}
-				t.Errorf("partition %s %s before on-time record %s (event time %s) was visible in it", d, what, id, w.tb.eventAt[id].UTC().Format(time.RFC3339))
+				t.Errorf("partition %s %s (seen at %s) before on-time record %s (event time %s) was visible in it",
+					d, what, w.at[key].UTC().Format("15:04:05.000"), id, w.tb.eventAt[id].UTC().Format(time.RFC3339))
 			}
 		}
 	}
