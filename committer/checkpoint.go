@@ -39,7 +39,7 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	if err != nil {
 		return err
 	}
-	newCommits := p.advance()
+	newCommits := p.advance(ctx)
 
 	p.mu.Lock()
 	cp := *p.cp
@@ -209,11 +209,17 @@ func (p *Pipeline) fileMeta(op *openPart) map[string]string {
 // that become due: every partition (with data or not) whose end plus the
 // commit delay the watermark has passed, in order, and updates of committed
 // partitions that received late files.
-func (p *Pipeline) advance() []state.Commit {
+func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	cp := p.cp
-	if p.interval == 0 {
+	switch {
+	case p.interval > 0:
+		cp.IdleCheckpoints = 0
+	case p.caughtUp(ctx):
 		cp.IdleCheckpoints++
-	} else {
+	default:
+		// No records, but Kafka holds some we have not read (start-up, a
+		// slow or unreachable broker): that is a backlog, not a stream
+		// break, and the processing-time clock must not commit past it.
 		cp.IdleCheckpoints = 0
 	}
 	p.interval = 0
@@ -271,6 +277,32 @@ func (p *Pipeline) advance() []state.Commit {
 	}
 	clear(p.lateDirty)
 	return out
+}
+
+// caughtUp says whether every Kafka partition has been consumed to its end
+// offset. It asks the brokers, so it runs only at checkpoints that saw no
+// record; any doubt (an error, a timeout) answers no.
+func (p *Pipeline) caughtUp(ctx context.Context) bool {
+	if p.ends == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ends, err := p.ends(ctx)
+	if err != nil {
+		p.log.Warn("kafka end offsets unknown; not treating the quiet as a stream break", "err", err)
+		return false
+	}
+	for part, se := range ends {
+		next, ok := p.cp.Offsets[part]
+		if !ok {
+			next = se[0]
+		}
+		if next < se[1] {
+			return false
+		}
+	}
+	return len(ends) > 0
 }
 
 // maxCommitsPerCheckpoint bounds the work of one checkpoint after a long

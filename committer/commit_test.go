@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/state"
@@ -245,3 +247,47 @@ func TestZombieIsFenced(t *testing.T) {
 type deaf struct{ *state.Store }
 
 func (deaf) Done() <-chan struct{} { return nil }
+
+// TestBacklogIsNotAStreamBreak: after a restart, checkpoints that see no
+// record because fetching is slow (here: failing) while Kafka holds a
+// backlog must not count as a stream break — otherwise the processing-time
+// clock commits hours whose on-time records are still in Kafka.
+func TestBacklogIsNotAStreamBreak(t *testing.T) {
+	e := newEnv(t, 2)
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	late := h.Add(5 * time.Hour) // processing time far past the data
+	cfg := e.config(nil)
+	in := e.start(cfg, opts{now: func() time.Time { return h }})
+	e.produceRaw(rec(1, h.Add(5*time.Minute)))
+	e.waitConsumed(10 * time.Second)
+	in.stop(t)
+
+	var recs []string
+	for i := 0; i < 20; i++ {
+		recs = append(recs, rec(100+i, h.Add(10*time.Minute+time.Duration(i)*3*time.Minute))) // 10:10 … 11:07
+	}
+	e.produceRaw(recs...)
+	var blocked atomic.Bool
+	blocked.Store(true)
+	e.cluster.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		e.cluster.KeepControl()
+		if blocked.Load() {
+			return nil, errors.New("fetch blocked by the test"), true
+		}
+		return nil, nil, false
+	})
+	in = e.start(cfg, opts{now: func() time.Time { return late }})
+	defer in.stop(t)
+	time.Sleep(600 * time.Millisecond) // a dozen checkpoints without records
+	if l := readTable(t, e.dir); l.Success["log_date=20261121/log_hour=10"] {
+		t.Fatal("hour 10 committed while its records were still in Kafka")
+	}
+	blocked.Store(false)
+	waitFor(t, 20*time.Second, "hour 10 committed", func() bool {
+		l := readTable(t, e.dir)
+		if l.Success["log_date=20261121/log_hour=10"] && l.ByDir["log_date=20261121/log_hour=10"] != 18 {
+			t.Fatalf("hour 10 committed with %d of its 18 records", l.ByDir["log_date=20261121/log_hour=10"])
+		}
+		return l.Success["log_date=20261121/log_hour=10"]
+	})
+}

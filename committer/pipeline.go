@@ -96,6 +96,9 @@ type Pipeline struct {
 	committed atomic.Int64
 
 	progress progress
+	// ends lists [start, end) offsets per Kafka partition, for stream-break
+	// detection.
+	ends func(context.Context) (map[int32][2]int64, error)
 }
 
 type openPart struct {
@@ -216,6 +219,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer cl.Close()
+	p.ends = endOffsets(kadm.NewClient(cl), p.cfg.Kafka.Topic)
 
 	// The finalizer and commit runner get their own context: a graceful
 	// stop must let them drain after the last checkpoint, a crash must not.
@@ -355,6 +359,31 @@ func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 	}
 	p.log.Info("consuming", "topic", p.cfg.Kafka.Topic, "partitions", len(parts))
 	return cl, nil
+}
+
+func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32][2]int64, error) {
+	return func(ctx context.Context) (map[int32][2]int64, error) {
+		starts, err := adm.ListStartOffsets(ctx, topic)
+		if err == nil {
+			err = starts.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list start offsets: %w", err)
+		}
+		ends, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list end offsets: %w", err)
+		}
+		out := map[int32][2]int64{}
+		ends.Each(func(o kadm.ListedOffset) {
+			s, _ := starts.Lookup(topic, o.Partition)
+			out[o.Partition] = [2]int64{s.Offset, o.Offset}
+		})
+		return out, nil
+	}
 }
 
 // consume routes one poll's records to part files.
