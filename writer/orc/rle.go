@@ -2,6 +2,8 @@ package orc
 
 import (
 	"math/bits"
+
+	"github.com/landfall/landfall/writer/orc/spec"
 )
 
 // The run-length encoders below write into a stream and can report, at any
@@ -137,57 +139,6 @@ func appendUvarint(b []byte, v uint64) []byte {
 
 // bitWidth is the number of bits needed to hold v (0 for 0).
 func bitWidth(v uint64) int { return 64 - bits.LeadingZeros64(v) }
-
-// closestFixedBits rounds a bit width up to one that RLE v2's 5-bit width
-// table can express. Widths below 24 are all expressible; the table marks
-// the odd ones deprecated, but every reader decodes them and Apache ORC's
-// Java writer still writes them, and they save space.
-func closestFixedBits(n int) int {
-	switch {
-	case n <= 1:
-		return 1
-	case n <= 24:
-		return n
-	case n <= 26:
-		return 26
-	case n <= 28:
-		return 28
-	case n <= 30:
-		return 30
-	case n <= 32:
-		return 32
-	case n <= 40:
-		return 40
-	case n <= 48:
-		return 48
-	case n <= 56:
-		return 56
-	}
-	return 64
-}
-
-// encodeWidth maps a width returned by closestFixedBits to its 5-bit code.
-func encodeWidth(n int) int {
-	switch {
-	case n <= 24:
-		return n - 1
-	case n == 26:
-		return 24
-	case n == 28:
-		return 25
-	case n == 30:
-		return 26
-	case n == 32:
-		return 27
-	case n == 40:
-		return 28
-	case n == 48:
-		return 29
-	case n == 56:
-		return 30
-	}
-	return 31
-}
 
 // appendPacked appends vals as big-endian w-bit fields, padded to a byte.
 func appendPacked(b []byte, vals []uint64, w int) []byte {
@@ -356,7 +307,7 @@ func percentileBits(hist *[65]int, n int, p float64) int {
 	for w := 64; w > 0; w-- {
 		allowed -= hist[w]
 		if allowed < 0 {
-			return closestFixedBits(w)
+			return spec.ClosestFixedBits(w)
 		}
 	}
 	return 1
@@ -407,7 +358,7 @@ func (e *intRLEv2) writeGroup(vals []int64) {
 
 func (e *intRLEv2) appendDirect(b []byte, zz []uint64, w int) []byte {
 	n := len(zz)
-	b = append(b, byte(1<<6|encodeWidth(w)<<1|(n-1)>>8), byte(n-1))
+	b = append(b, byte(1<<6|spec.EncodeWidth(w)<<1|(n-1)>>8), byte(n-1))
 	return appendPacked(b, zz, w)
 }
 
@@ -443,7 +394,7 @@ func (e *intRLEv2) tryDelta(b []byte, vals []int64) ([]byte, bool) {
 	}
 	w := 0
 	if !fixed {
-		w = closestFixedBits(bitWidth(maxStep))
+		w = spec.ClosestFixedBits(bitWidth(maxStep))
 		if w == 1 {
 			// Code 0 means "no step bits" in a delta header, so one-bit
 			// steps are written two bits wide.
@@ -456,7 +407,7 @@ func (e *intRLEv2) tryDelta(b []byte, vals []int64) ([]byte, bool) {
 	}
 	code := 0
 	if w > 0 {
-		code = encodeWidth(w)
+		code = spec.EncodeWidth(w)
 	}
 	b = append(b, byte(3<<6|code<<1|(n-1)>>8), byte(n-1))
 	b = e.appendVarint(b, vals[0])
@@ -500,7 +451,7 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 	if w100 <= w {
 		return b, 0, false
 	}
-	pw := closestFixedBits(w100 - w)
+	pw := spec.ClosestFixedBits(w100 - w)
 	// Gaps between patched values; a gap over 255 needs filler patches.
 	var (
 		patches  int
@@ -533,7 +484,7 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 	if pgw+pw > 64 {
 		return b, 0, false
 	}
-	entryW := closestFixedBits(pgw + pw)
+	entryW := spec.ClosestFixedBits(pgw + pw)
 	if entryW > 64 {
 		return b, 0, false
 	}
@@ -552,8 +503,8 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 	sizeBits := 32 + bw*8 + (n*w+7)/8*8 + (patches*entryW+7)/8*8
 
 	b = append(b,
-		byte(2<<6|encodeWidth(w)<<1|(n-1)>>8), byte(n-1),
-		byte((bw-1)<<5|encodeWidth(pw)),
+		byte(2<<6|spec.EncodeWidth(w)<<1|(n-1)>>8), byte(n-1),
+		byte((bw-1)<<5|spec.EncodeWidth(pw)),
 		byte((pgw-1)<<5|patches))
 	base := mag
 	if minV < 0 {

@@ -247,35 +247,6 @@ func (d *rleV2) next(dst []int64) error {
 }
 
 // widths decodes the 5-bit width code of RLE v2.
-var widths = [32]uint8{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-	17, 18, 19, 20, 21, 22, 23, 24, 26, 28, 30, 32, 40, 48, 56, 64}
-
-// closestFixedBits rounds a bit width up to one the writer packs with; patch
-// lists of patched base runs are packed at that width.
-func closestFixedBits(n int) int {
-	switch {
-	case n == 0:
-		return 1
-	case n <= 24:
-		return n
-	case n <= 26:
-		return 26
-	case n <= 28:
-		return 28
-	case n <= 30:
-		return 30
-	case n <= 32:
-		return 32
-	case n <= 40:
-		return 40
-	case n <= 48:
-		return 48
-	case n <= 56:
-		return 56
-	}
-	return 64
-}
-
 func (d *rleV2) decodeSign(v uint64) int64 {
 	if d.signed {
 		return unzigzag(v)
@@ -312,7 +283,7 @@ func (d *rleV2) readRun() error {
 		if err != nil {
 			return err
 		}
-		width := int(widths[h>>1&0x1f])
+		width := int(spec.RLEv2Widths[h>>1&0x1f])
 		count := (int(h&1)<<8 | int(h2)) + 1
 		var tmp [512]uint64
 		if err := d.unpack(tmp[:count], width); err != nil {
@@ -375,10 +346,10 @@ func (d *rleV2) patchedBase(h byte) error {
 	if err != nil {
 		return err
 	}
-	width := int(widths[h>>1&0x1f])
+	width := int(spec.RLEv2Widths[h>>1&0x1f])
 	count := (int(h&1)<<8 | int(hdr[0])) + 1
 	baseBytes := int(hdr[1]>>5) + 1
-	patchWidth := int(widths[hdr[1]&0x1f])
+	patchWidth := int(spec.RLEv2Widths[hdr[1]&0x1f])
 	gapWidth := int(hdr[2]>>5) + 1
 	patchLen := int(hdr[2] & 0x1f)
 	if patchWidth+gapWidth > 64 {
@@ -403,7 +374,7 @@ func (d *rleV2) patchedBase(h byte) error {
 		return err
 	}
 	patches := d.patch[:patchLen]
-	if err := d.unpack(patches, closestFixedBits(patchWidth+gapWidth)); err != nil {
+	if err := d.unpack(patches, spec.ClosestFixedBits(patchWidth+gapWidth)); err != nil {
 		return err
 	}
 	patchMask := uint64(1)<<uint(patchWidth) - 1
@@ -446,7 +417,7 @@ func (d *rleV2) delta(h byte) error {
 	code := h >> 1 & 0x1f
 	width := 0
 	if code != 0 {
-		width = int(widths[code])
+		width = int(spec.RLEv2Widths[code])
 	}
 	count := (int(h&1)<<8 | int(h2)) + 1
 	var first int64
