@@ -29,7 +29,7 @@ test-deps:
 	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done
 
 # Real Kafka, HDFS, Hive metastore and etcd on loopback, then the e2e tests.
-e2e: build
+e2e: build test-deps
 	bash e2e/run.sh
 
 lint:

@@ -3,7 +3,7 @@
 package e2e
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,18 +24,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
-	"github.com/landfall/landfall/writer/lzo"
-	orcreader "github.com/landfall/landfall/writer/orc/reader"
 )
 
 // table is one test's world on the real cluster: a Kafka topic, a logid in
@@ -485,9 +483,31 @@ type landed struct {
 
 // readTable reads every committed file of the table (or of one partition
 // directory under it) back from HDFS, as Hive would: names starting with "."
-// or "_" are invisible, except the _invalid sink, read for the check.
-func (tb *table) readTable(dir string) (landed, error) {
+// or "_" are invisible, except the _invalid sink, read for the check. It
+// uses the project's own readers, fast enough for the commit watcher.
+func (tb *table) readTable(dir string) (landed, error) { return tb.read(dir, false) }
+
+// readBack reads the whole table with readers landfall did not write:
+// Debian's lzop for .lzo files, pyarrow for .orc files, a plain read for
+// text. It is the final exactly-once check.
+func (tb *table) readBack() (landed, error) { return tb.read("", true) }
+
+func (tb *table) read(dir string, independent bool) (landed, error) {
 	l := landed{ids: map[string]int{}, dirOf: map[string]string{}, invalid: map[string][]string{}, byDir: map[string]int{}, success: map[string]bool{}}
+	add := func(rel string, lines []string) error {
+		d := path.Dir(rel)
+		for _, line := range lines {
+			m := idRE.FindStringSubmatch(line)
+			if m == nil {
+				return fmt.Errorf("%s: record without id: %q", rel, line)
+			}
+			l.ids[m[1]]++
+			l.dirOf[m[1]] = d
+			l.byDir[d]++
+		}
+		return nil
+	}
+	var orcFiles []string // read in one pyarrow run after the walk
 	err := tb.walk(dir, func(rel string, info fs.FileInfo) error {
 		d, name := path.Dir(rel), info.Name()
 		switch {
@@ -528,22 +548,116 @@ func (tb *table) readTable(dir string) (landed, error) {
 			}
 		}
 		l.files++
-		lines, err := tb.readLines(rel)
+		var lines []string
+		var err error
+		switch {
+		case independent && strings.HasSuffix(name, ".orc"):
+			orcFiles = append(orcFiles, rel)
+			return nil
+		case independent && strings.HasSuffix(name, ".lzo"):
+			lines, err = tb.lzopLines(rel)
+		default:
+			lines, err = tb.readLines(rel)
+		}
 		if err != nil {
 			return err
 		}
-		for _, line := range lines {
-			m := idRE.FindStringSubmatch(line)
-			if m == nil {
-				return fmt.Errorf("%s: record without id: %q", rel, line)
-			}
-			l.ids[m[1]]++
-			l.dirOf[m[1]] = d
-			l.byDir[d]++
-		}
-		return nil
+		return add(rel, lines)
 	})
-	return l, err
+	if err != nil || len(orcFiles) == 0 {
+		return l, err
+	}
+	byFile, err := tb.pyarrowIDs(orcFiles)
+	if err != nil {
+		return l, err
+	}
+	for _, rel := range orcFiles {
+		if err := add(rel, byFile[rel]); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// lzopLines decompresses a committed lzop file with Debian's lzop.
+func (tb *table) lzopLines(rel string) ([]string, error) {
+	r, err := tb.fs.Open(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var out, errb bytes.Buffer
+	cmd := exec.Command("lzop", "-d", "-c")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("lzop -d %s: %v: %s (run make test-deps if lzop is missing)", rel, err, errb.String())
+	}
+	return splitLines(out.String()), nil
+}
+
+// pyarrowIDs copies ORC files from HDFS and reads their id column with
+// pyarrow in one Python run; it returns the ids as {"id":"…"} lines per file.
+func (tb *table) pyarrowIDs(rels []string) (map[string][]string, error) {
+	dir := tb.t.TempDir()
+	var list strings.Builder
+	for i, rel := range rels {
+		local := filepath.Join(dir, fmt.Sprintf("%05d.orc", i))
+		if err := tb.copyOut(rel, local); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&list, "%s\t%s\n", local, rel)
+	}
+	const script = `
+import sys, pyarrow.orc as po
+for line in sys.stdin:
+    local, rel = line.rstrip("\n").split("\t")
+    f = po.ORCFile(local)
+    ids = f.read(columns=["id"]).column("id").to_pylist()
+    if len(ids) != f.nrows:
+        sys.exit("%s: read %d rows, the footer says %d" % (rel, len(ids), f.nrows))
+    for v in ids:
+        print(rel + "\t" + ("" if v is None else v))
+`
+	var out, errb bytes.Buffer
+	cmd := exec.Command("python3", "-c", script)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(list.String()), &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("pyarrow read-back: %v: %s (run make test-deps if pyarrow is missing)", err, errb.String())
+	}
+	byFile := map[string][]string{}
+	for _, line := range splitLines(out.String()) {
+		rel, id, ok := strings.Cut(line, "\t")
+		if !ok {
+			return nil, fmt.Errorf("pyarrow read-back: bad line %q", line)
+		}
+		byFile[rel] = append(byFile[rel], fmt.Sprintf(`{"id":%q}`, id))
+	}
+	return byFile, nil
+}
+
+func (tb *table) copyOut(rel, local string) error {
+	r, err := tb.fs.Open(rel)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	f, err := os.Create(local)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return fmt.Errorf("copy %s from HDFS: %w", rel, err)
+	}
+	return f.Close()
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
 // walk visits the files under dir (relative to the table root), skipping
@@ -574,77 +688,16 @@ func (tb *table) walk(dir string, fn func(rel string, info fs.FileInfo) error) e
 	return nil
 }
 
-// readLines returns the records of a data file as lines: text and lzop
-// files as they are, ORC rows as {"id":"…"} lines (the checks need only the
-// id).
+// readLines returns the records of a data file with the project's own
+// readers (committest), ORC rows reduced to {"id":"…"}.
 func (tb *table) readLines(rel string) ([]string, error) {
-	r, err := tb.fs.Open(rel)
+	recs, err := committest.ReadFile(tb.fs, rel, committest.Decoders)
 	if err != nil {
 		return nil, err
 	}
-	defer r.Close()
-	if strings.HasSuffix(rel, ".orc") {
-		return orcIDs(r, rel)
-	}
-	var in io.Reader = r
-	switch {
-	case strings.HasSuffix(rel, ".zst"):
-		z, err := zstd.NewReader(r)
-		if err != nil {
-			return nil, err
-		}
-		defer z.Close()
-		in = z
-	case strings.HasSuffix(rel, ".lzo"):
-		z, err := lzo.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("read lzop file %s: %w", rel, err)
-		}
-		in = z
-	}
-	var out []string
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", rel, err)
-	}
-	return out, nil
-}
-
-// orcIDs reads the id column of an ORC file with the project's ORC reader.
-func orcIDs(r fsys.Reader, rel string) ([]string, error) {
-	f, err := orcreader.Open(r, r.Size())
-	if err != nil {
-		return nil, fmt.Errorf("open orc file %s: %w", rel, err)
-	}
-	defer f.Close()
-	rows, err := f.Rows()
-	if err != nil {
-		return nil, fmt.Errorf("read orc file %s: %w", rel, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		fields, ok := rows.Value().([]orcreader.Field)
-		if !ok {
-			return nil, fmt.Errorf("%s: row is a %T, want a struct", rel, rows.Value())
-		}
-		id := ""
-		for _, fl := range fields {
-			if fl.Name == "id" {
-				id, _ = fl.Value.(string)
-			}
-		}
-		out = append(out, fmt.Sprintf(`{"id":%q}`, id))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read orc file %s: %w", rel, err)
-	}
-	if uint64(len(out)) != f.NumRows() {
-		return nil, fmt.Errorf("%s: read %d rows, the footer says %d", rel, len(out), f.NumRows())
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = string(r)
 	}
 	return out, nil
 }

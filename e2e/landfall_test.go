@@ -249,7 +249,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	final.stop(t)
 	cancel()
 
-	l, err := tb.readTable("")
+	l, err := tb.readBack()
 	if err != nil {
 		t.Fatalf("read the table back from hdfs: %v", err)
 	}
@@ -324,7 +324,7 @@ func TestLandfallZombieFencing(t *testing.T) {
 	tb.waitDrained(3 * time.Minute)
 	tb.waitCommitted(t, nil, true, 3*time.Minute)
 	b.stop(t)
-	l, err := tb.readTable("")
+	l, err := tb.readBack()
 	if err != nil {
 		t.Fatalf("read the table back from hdfs: %v", err)
 	}
@@ -389,7 +389,7 @@ func partitionCommit(t *testing.T, metastore bool) {
 	l.stop(t)
 	cancel()
 
-	got, err := tb.readTable("")
+	got, err := tb.readBack()
 	if err != nil {
 		t.Fatalf("read the table back from hdfs: %v", err)
 	}

@@ -77,7 +77,7 @@ func (t *Table) walk(f fsys.FS, dir string, decoders map[string]Decoder) error {
 		case strings.HasSuffix(name, ".index"):
 			continue
 		}
-		recs, err := readFile(f, p, decoders)
+		recs, err := ReadFile(f, p, decoders)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,9 @@ func (t *Table) add(dir, p string, recs [][]byte) error {
 	return nil
 }
 
-func readFile(f fsys.FS, p string, decoders map[string]Decoder) ([][]byte, error) {
+// ReadFile returns the records of one committed file: text (.txt,
+// .txt.zst) line by line, other formats through decoders by extension.
+func ReadFile(f fsys.FS, p string, decoders map[string]Decoder) ([][]byte, error) {
 	r, err := f.Open(p)
 	if err != nil {
 		return nil, err

@@ -55,5 +55,11 @@ func decodeORC(r fsys.Reader) ([][]byte, error) {
 		}
 		out = append(out, []byte(`{"id":`+strconv.Quote(id)+`}`))
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if uint64(len(out)) != f.NumRows() {
+		return nil, fmt.Errorf("read %d rows, the footer says %d", len(out), f.NumRows())
+	}
+	return out, nil
 }
