@@ -126,7 +126,6 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 		}
 	}
 	p.mu.Unlock()
-	p.committed.Add(1)
 	p.m.partitionsCommitted.Inc()
 	p.progress.committed.Add(1)
 	p.log.Info("partition committed", "hive_partition", c.Partition, "files", c.Files, "rows", c.Rows, "update", c.Update)

@@ -67,11 +67,12 @@ func (pr *progress) setCheckpoint(seq uint64, at time.Time, wm int64, files int)
 type Progress struct {
 	Records, Invalid, PartitionsCommitted int64
 	Lag                                   int64
-	OpenFiles                             int
-	Checkpoint                            uint64
-	CheckpointAt                          time.Time
-	Watermark                             time.Time
-	QueuedCommits                         int
+	// FilesRolled is the number of files the last checkpoint rolled.
+	FilesRolled   int
+	Checkpoint    uint64
+	CheckpointAt  time.Time
+	Watermark     time.Time
+	QueuedCommits int
 }
 
 // Progress returns a snapshot; safe to call from any goroutine.
@@ -80,7 +81,7 @@ func (p *Pipeline) Progress() Progress {
 	pr.mu.Lock()
 	out := Progress{
 		Records: pr.records.Load(), Invalid: pr.invalid.Load(), PartitionsCommitted: pr.committed.Load(),
-		Checkpoint: pr.seq, CheckpointAt: pr.at, OpenFiles: pr.files,
+		Checkpoint: pr.seq, CheckpointAt: pr.at, FilesRolled: pr.files,
 	}
 	if pr.watermark > 0 {
 		out.Watermark = time.UnixMilli(pr.watermark).UTC()

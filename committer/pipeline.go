@@ -10,7 +10,6 @@ import (
 	"math"
 	"path"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,7 +92,6 @@ type Pipeline struct {
 	fatal     chan error
 	hwm       map[int32]int64 // high watermarks and consumed offsets, for lag
 	consumed  map[int32]int64
-	committed atomic.Int64
 
 	progress progress
 	// ends lists [start, end) offsets per Kafka partition, for stream-break

@@ -147,7 +147,7 @@ metrics: {listen: "127.0.0.1:0"}
 					wm = pr.Watermark.In(loc()).Format("01-02 15:04")
 				}
 				fmt.Printf("[%4.0fs] %8.0f rec/s  consumed %9d  invalid %5d  lag %7d  files/ckpt %3d  checkpoint #%d  watermark %s  partitions committed %d\n",
-					now.Sub(start).Seconds(), rate, pr.Records, pr.Invalid, pr.Lag, pr.OpenFiles, pr.Checkpoint, wm, pr.PartitionsCommitted)
+					now.Sub(start).Seconds(), rate, pr.Records, pr.Invalid, pr.Lag, pr.FilesRolled, pr.Checkpoint, wm, pr.PartitionsCommitted)
 			}
 		}
 	}()
