@@ -84,14 +84,14 @@ type Pipeline struct {
 	lateDirty map[string]bool // committed partitions that received late files
 
 	// Shared with the finalizer and commit runner, under mu.
-	mu        sync.Mutex
-	pending   map[string]state.PendingFile // by staging name
-	perPart   map[string]int               // pending files per partition
-	queue     []*queued
-	wake      chan struct{}
-	fatal     chan error
-	hwm       map[int32]int64 // high watermarks and consumed offsets, for lag
-	consumed  map[int32]int64
+	mu       sync.Mutex
+	pending  map[string]state.PendingFile // by staging name
+	perPart  map[string]int               // pending files per partition
+	queue    []*queued
+	wake     chan struct{}
+	fatal    chan error
+	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
+	consumed map[int32]int64
 
 	progress progress
 	// ends lists [start, end) offsets per Kafka partition, for stream-break
