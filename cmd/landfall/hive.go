@@ -65,16 +65,25 @@ func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config,
 		log.Warn("metastore unreachable at start; writing with the configured format, commits will wait", "err", err)
 		return nil
 	}
+	if err := matchTable(t, cfg); err != nil {
+		return err
+	}
+	if cfg.Format.Name == "orc" && cfg.Format.Schema == "" {
+		cfg.Format.Schema = t.Schema()
+		log.Info("schema from the metastore", "schema", cfg.Format.Schema)
+	}
+	return nil
+}
+
+// matchTable fails, naming the config keys, when the table disagrees with
+// the config.
+func matchTable(t *hive.Table, cfg *committer.Config) error {
 	keys, err := patternKeys(cfg)
 	if err != nil {
 		return err
 	}
 	if err := hive.Check(t, hive.Expect{Format: cfg.Format.Name, PartitionKeys: keys, FormatKey: "format.name", PartitionKeyKey: "partition.pattern"}); err != nil {
 		return fmt.Errorf("hive table %s.%s does not match the config:\n%w", cfg.Hive.Database, cfg.Hive.Table, err)
-	}
-	if cfg.Format.Name == "orc" && cfg.Format.Schema == "" {
-		cfg.Format.Schema = t.Schema()
-		log.Info("schema from the metastore", "schema", cfg.Format.Schema)
 	}
 	return nil
 }
@@ -91,17 +100,21 @@ func patternKeys(cfg *committer.Config) ([]string, error) {
 	return p.Keys(), nil
 }
 
-// cmdHive serves `landfall hive ddl --config …`.
+// cmdHive serves `landfall hive ddl|create --config …`.
 func cmdHive(args []string) error {
-	if len(args) == 0 || args[0] != "ddl" {
-		return errors.New("usage: landfall hive ddl --config landfall.yaml")
+	const usage = "usage: landfall hive ddl --config landfall.yaml | landfall hive create --config landfall.yaml"
+	if len(args) == 0 || (args[0] != "ddl" && args[0] != "create") {
+		return errors.New(usage)
 	}
-	fl := flag.NewFlagSet("hive ddl", flag.ExitOnError)
+	fl := flag.NewFlagSet("hive "+args[0], flag.ExitOnError)
 	cfgPath := fl.String("config", "landfall.yaml", "configuration file")
 	_ = fl.Parse(args[1:])
 	cfg, err := committer.LoadConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if args[0] == "create" {
+		return createTable(cfg)
 	}
 	ddl, err := tableDDL(cfg)
 	if err != nil {
@@ -109,6 +122,44 @@ func cmdHive(args []string) error {
 	}
 	fmt.Println(ddl)
 	return nil
+}
+
+// createTable creates in the metastore the table that `hive ddl` prints, for
+// sites that reach the metastore without HiveServer2. An existing table is
+// fine when it matches the config, the same check `run` makes at start.
+func createTable(cfg *committer.Config) error {
+	if len(cfg.Hive.Metastore.URIs) == 0 {
+		return errors.New("hive.metastore.uris: not set; hive create needs a metastore (hive ddl prints the statement instead)")
+	}
+	spec, err := tableSpec(cfg)
+	if err != nil {
+		return err
+	}
+	client, err := hive.NewClient(cfg.Hive.Metastore)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err = client.CreateTable(ctx, spec)
+	switch {
+	case err == nil:
+		fmt.Printf("created table %s.%s at %s\n", spec.Database, spec.Table, spec.Location)
+		return nil
+	case errors.Is(err, hive.ErrAlreadyExists):
+		t, err := client.LoadTable(ctx, spec.Database, spec.Table)
+		if err != nil {
+			return err
+		}
+		if err := matchTable(t, cfg); err != nil {
+			return err
+		}
+		fmt.Printf("table %s.%s exists and matches the config\n", spec.Database, spec.Table)
+		return nil
+	default:
+		return err
+	}
 }
 
 // tableSpec is the table that matches a config: the schema's columns (or

@@ -64,6 +64,7 @@ func usage() {
   landfall run --config landfall.yaml   run against Kafka, etcd and a warehouse
   landfall quickstart [flags]           run on an embedded default (no cluster needed)
   landfall hive ddl --config FILE       print the CREATE TABLE that matches a config
+  landfall hive create --config FILE    create that table through the metastore's Thrift API
   landfall version
 `)
 }
