@@ -49,37 +49,54 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 		if q == nil {
 			break
 		}
-		if err := p.runSteps(ctx, q); err != nil {
-			if errors.Is(err, ErrCrash) {
-				p.fail(err)
-				return 0
-			}
-			if ctx.Err() != nil {
-				return 0
-			}
-			p.mu.Lock()
-			q.c.Attempts++
-			backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
-			if hive.IsPermanent(err) {
-				// Only an operator can fix it (a missing table, a rejected
-				// webhook); retry rarely so the fix is picked up, and say so
-				// loudly. Data keeps landing meanwhile.
-				backoff = p.cfg.Commit.RetryMax
-			}
-			q.next = time.Now().Add(backoff)
-			p.mu.Unlock()
-			p.m.commitFailures.Inc()
-			if hive.IsPermanent(err) {
-				p.log.Error("partition commit needs an operator; retrying", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
-			} else {
-				p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
-			}
-			if next == 0 || backoff < next {
-				next = backoff
-			}
+		err := p.runSteps(ctx, q)
+		if err == nil {
+			p.targetsBack()
+			continue
+		}
+		if errors.Is(err, ErrCrash) {
+			p.fail(err)
+			return 0
+		}
+		if ctx.Err() != nil {
+			return 0
+		}
+		p.mu.Lock()
+		q.c.Attempts++
+		backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
+		if hive.IsPermanent(err) {
+			// Only an operator can fix it (a missing table, a rejected
+			// webhook); retry rarely so the fix is picked up, and say so
+			// loudly. Data keeps landing meanwhile.
+			backoff = p.cfg.Commit.RetryMax
+		}
+		q.next = time.Now().Add(backoff)
+		q.permanent = hive.IsPermanent(err)
+		p.mu.Unlock()
+		p.m.commitFailures.Inc()
+		if hive.IsPermanent(err) {
+			p.log.Error("partition commit needs an operator; retrying", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+		} else {
+			p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
+		}
+		if next == 0 || backoff < next {
+			next = backoff
 		}
 	}
 	return next
+}
+
+// targetsBack follows a successful commit: whatever failed the others
+// transiently (a metastore or webhook outage) is over, so they retry now
+// instead of at the end of a backoff that grew while it lasted.
+func (p *Pipeline) targetsBack() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, q := range p.queue {
+		if !q.permanent {
+			q.next = time.Time{}
+		}
+	}
 }
 
 func (p *Pipeline) nextReady() *queued {

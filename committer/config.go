@@ -183,7 +183,7 @@ func (c *Config) Defaults() {
 		}
 	}
 	if c.Commit.RetryMax == 0 {
-		c.Commit.RetryMax = 5 * time.Minute
+		c.Commit.RetryMax = time.Minute
 	}
 	def(&c.Late.Policy, "append")
 	if c.Late.Retention == 0 {

@@ -2,7 +2,9 @@ package committer_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,5 +87,70 @@ func TestMetastoreOutageNeverStopsData(t *testing.T) {
 	}
 	if _, ok := got["20261121/12"]; ok {
 		t.Error("hour 12 registered before the watermark passed it")
+	}
+}
+
+// flakyStep fails while down is set and records what it committed.
+type flakyStep struct {
+	mu        sync.Mutex
+	down      bool
+	failures  map[string]int
+	committed map[string]time.Time
+}
+
+func (s *flakyStep) Name() string { return "flaky" }
+
+func (s *flakyStep) Commit(_ context.Context, p hive.Partition) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		s.failures[p.Path]++
+		return errors.New("target down")
+	}
+	if _, ok := s.committed[p.Path]; !ok {
+		s.committed[p.Path] = time.Now()
+	}
+	return nil
+}
+
+// TestCommitsResumeWhenTargetIsBack: a commit that failed often has a long
+// backoff; once another commit gets through, the target is back and it is
+// retried at once rather than when its backoff ends.
+func TestCommitsResumeWhenTargetIsBack(t *testing.T) {
+	e := newEnv(t, 1)
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	cfg := e.config(func(c *committer.Config) {
+		c.Commit.RetryMax = time.Hour
+		c.Watermark.IdleCheckpoints = 1000
+	})
+	step := &flakyStep{down: true, failures: map[string]int{}, committed: map[string]time.Time{}}
+	in := e.startWith(cfg, opts{now: func() time.Time { return h }}, []hive.Step{step})
+	defer in.stop(t)
+	const hour10 = "log_date=20261121/log_hour=10"
+	e.produceRaw(rec(0, h), rec(1, h.Add(70*time.Minute)))
+	// Six failures: the next attempt is 12.8 s away.
+	waitFor(t, 20*time.Second, "six failed attempts", func() bool {
+		step.mu.Lock()
+		defer step.mu.Unlock()
+		return step.failures[hour10] >= 6
+	})
+	step.mu.Lock()
+	step.down = false
+	step.mu.Unlock()
+	back := time.Now()
+	// A new hour passes the watermark: its commit, tried at once, succeeds.
+	e.produceRaw(rec(2, h.Add(130*time.Minute)))
+	waitFor(t, 20*time.Second, "hour 10 committed", func() bool {
+		step.mu.Lock()
+		defer step.mu.Unlock()
+		_, ok := step.committed[hour10]
+		return ok
+	})
+	step.mu.Lock()
+	took := step.committed[hour10].Sub(back)
+	step.mu.Unlock()
+	t.Logf("hour 10 committed %v after the target was back", took)
+	if took > 3*time.Second {
+		t.Errorf("hour 10 committed %v after the target was back; it waited for its backoff", took)
 	}
 }

@@ -119,6 +119,8 @@ type bound struct {
 type queued struct {
 	c    state.Commit
 	next time.Time // earliest next attempt
+	// permanent: the last attempt failed in a way only an operator fixes.
+	permanent bool
 }
 
 // New checks the options and prepares a pipeline.
