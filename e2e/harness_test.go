@@ -54,6 +54,7 @@ type table struct {
 	prod       *kgo.Client
 	hms        *hive.Client // nil without tableConfig.metastore
 	hiveDB     string
+	format     string
 
 	mu       sync.Mutex
 	gen      *loggen.Generator
@@ -72,6 +73,11 @@ type tableConfig struct {
 	// metastore: the table is created in the e2e Hive metastore and
 	// landfall commits partitions there before writing _SUCCESS.
 	metastore bool
+	// ddl: the table is created the way a user would, from the config with
+	// landfall hive ddl / hive create, instead of by the test.
+	ddl bool
+	// webhook, if set, is the URL of a webhook step after success-file.
+	webhook string
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -142,9 +148,17 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 	if tc.format == "" {
 		tc.format = "text"
 	}
+	tb.format = tc.format
 	hiveYAML, steps := "", "[success-file]"
 	if tc.metastore {
-		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format), "[metastore, success-file]"
+		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format, !tc.ddl), "[metastore, success-file]"
+	}
+	if tc.webhook != "" {
+		if hiveYAML == "" {
+			hiveYAML = "hive:\n"
+		}
+		hiveYAML += fmt.Sprintf("  webhook:\n    url: %q\n    timeout: 5s\n", tc.webhook)
+		steps = strings.TrimSuffix(steps, "]") + ", webhook]"
 	}
 	cfg := fmt.Sprintf(`logid: %s
 kafka:
@@ -177,6 +191,9 @@ late:
 	if err := os.WriteFile(tb.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if tc.ddl {
+		tb.createFromDDL()
+	}
 	t.Logf("table %s: topic %s, hdfs %s, logs in %s", tb.name, tb.topic, tb.root, tb.workdir)
 	return tb
 }
@@ -185,10 +202,11 @@ late:
 // per test).
 const hiveTable = "logs"
 
-// createHiveTable creates the test's database and table in the e2e Hive
-// metastore, located at the table's HDFS directory and partitioned like the
-// default pattern, and returns the hive section of the config.
-func (tb *table) createHiveTable(hdfsAddr, format string) string {
+// createHiveTable creates the test's database (and, with table, its table)
+// in the e2e Hive metastore, located at the table's HDFS directory and
+// partitioned like the default pattern, and returns the hive section of the
+// config.
+func (tb *table) createHiveTable(hdfsAddr, format string, table bool) string {
 	t := tb.t
 	t.Helper()
 	uri := endpoint(t, "LANDFALL_E2E_HMS")
@@ -203,6 +221,10 @@ func (tb *table) createHiveTable(hdfsAddr, format string) string {
 	if err := c.CreateDatabase(ctx, tb.hiveDB, "hdfs://"+hdfsAddr+"/landfall-e2e/hive/"+tb.hiveDB+".db"); err != nil {
 		t.Fatalf("create database %s on hdfs: %v (the metastore needs a working HDFS client on its classpath; see out/e2e/hms.log)", tb.hiveDB, err)
 	}
+	hiveYAML := fmt.Sprintf("hive:\n  database: %s\n  table: %s\n  metastore:\n    uris: [%q]\n    call_timeout: 30s\n", tb.hiveDB, hiveTable, uri)
+	if !table {
+		return hiveYAML
+	}
 	spec := hive.TableSpec{
 		Database: tb.hiveDB, Table: hiveTable, Location: "hdfs://" + hdfsAddr + tb.root, Format: format,
 		Columns:       []hive.Column{{Name: "line", Type: "string"}},
@@ -211,7 +233,63 @@ func (tb *table) createHiveTable(hdfsAddr, format string) string {
 	if err := c.CreateTable(ctx, spec); err != nil {
 		t.Fatalf("create table %s.%s: %v", tb.hiveDB, hiveTable, err)
 	}
-	return fmt.Sprintf("hive:\n  database: %s\n  table: %s\n  metastore:\n    uris: [%q]\n    call_timeout: 30s\n", tb.hiveDB, hiveTable, uri)
+	return hiveYAML
+}
+
+// createFromDDL creates the table from the config as a user would: it
+// prints the statement with landfall hive ddl, creates the table with
+// landfall hive create (there is no HiveServer2 here to run the statement;
+// both come from the same spec), and checks that the metastore's table is
+// the one the statement describes.
+func (tb *table) createFromDDL() {
+	t := tb.t
+	t.Helper()
+	bin := os.Getenv("LANDFALL_E2E_BIN")
+	out, err := exec.Command(bin, "hive", "ddl", "--config", tb.cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("landfall hive ddl: %v\n%s", err, out)
+	}
+	ddl := string(out)
+	t.Logf("landfall hive ddl:\n%s", ddl)
+	out, err = exec.Command(bin, "hive", "create", "--config", tb.cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("landfall hive create: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ht, err := tb.hms.GetTable(ctx, tb.hiveDB, hiveTable)
+	if err != nil {
+		t.Fatalf("the table landfall hive create made: %v", err)
+	}
+	var cols []string
+	for _, c := range ht.Sd.Cols {
+		cols = append(cols, fmt.Sprintf("`%s` %s", c.Name, c.Type))
+	}
+	n := len(cols)
+	for _, c := range ht.PartitionKeys {
+		cols = append(cols, fmt.Sprintf("`%s` %s", c.Name, c.Type))
+	}
+	for _, c := range cols {
+		if !strings.Contains(ddl, c) {
+			t.Errorf("metastore column %s is not in the DDL", c)
+		}
+	}
+	if got := len(regexp.MustCompile("(?m)^  `").FindAllString(ddl, -1)); got != len(cols) {
+		t.Errorf("DDL declares %d columns, the metastore table has %d", got, len(cols))
+	}
+	if !strings.Contains(ddl, "PARTITIONED BY (\n  "+cols[n]) {
+		t.Errorf("DDL partition keys start otherwise than the metastore's %s", cols[n])
+	}
+	if !strings.Contains(ddl, "LOCATION '"+ht.Sd.Location+"'") {
+		t.Errorf("metastore location %s is not the DDL's", ht.Sd.Location)
+	}
+	stored := map[string]string{"orc": "STORED AS ORC", "text": "STORED AS TEXTFILE", "lzo": "LzoTextInputFormat"}
+	if !strings.Contains(ddl, stored[tb.format]) || !strings.Contains(strings.ToLower(ht.Sd.InputFormat), tb.format[:3]) {
+		t.Errorf("format %s: DDL lacks %q or metastore input format is %s", tb.format, stored[tb.format], ht.Sd.InputFormat)
+	}
+	if ht.TableType != "EXTERNAL_TABLE" || !strings.Contains(ddl, "CREATE EXTERNAL TABLE") {
+		t.Errorf("table type %s; landfall tables are external", ht.TableType)
+	}
 }
 
 // hivePartitions lists the table's partitions in the metastore as
@@ -803,13 +881,13 @@ func (w *successWatch) scan() {
 		}
 		return nil
 	})
+	var herr error
 	if err == nil && w.tb.hms != nil {
 		// A partition visible in the metastore is as visible to Hive as one
-		// with _SUCCESS: it must be complete too.
-		parts, herr := w.tb.hivePartitions()
-		if herr != nil {
-			err = herr
-		}
+		// with _SUCCESS: it must be complete too. A metastore that is down
+		// (a test may stop it) hides nothing new; _SUCCESS is still watched.
+		var parts map[string]string
+		parts, herr = w.tb.hivePartitions()
 		for d := range parts {
 			w.mu.Lock()
 			_, ok := w.seen[hmsKey+d]
@@ -836,11 +914,13 @@ func (w *successWatch) scan() {
 			w.mu.Unlock()
 		}
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// HDFS may be restarting under a fault; note it, the final scan decides.
-		w.mu.Lock()
-		w.errs = append(w.errs, err)
-		w.mu.Unlock()
+	for _, e := range []error{err, herr} {
+		if e != nil && !errors.Is(e, fs.ErrNotExist) {
+			// HDFS may be restarting under a fault; note it, the final scan decides.
+			w.mu.Lock()
+			w.errs = append(w.errs, e)
+			w.mu.Unlock()
+		}
 	}
 }
 

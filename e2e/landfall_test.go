@@ -57,9 +57,14 @@ func (tb *table) startProducer(ctx context.Context, from time.Time, batch int, s
 				return
 			default:
 			}
-			next, err := tb.produce(ctx, batch, p.et, step)
 			p.mu.Lock()
-			p.et = next
+			et := p.et
+			p.mu.Unlock()
+			next, err := tb.produce(ctx, batch, et, step)
+			p.mu.Lock()
+			if p.et == et { // not moved by jump meanwhile
+				p.et = next
+			}
 			if err != nil {
 				p.errs++
 				p.last = err
@@ -69,6 +74,20 @@ func (tb *table) startProducer(ctx context.Context, from time.Time, batch int, s
 		}
 	}()
 	return p
+}
+
+// jump moves the event time forward, leaving a gap in the data.
+func (p *producer) jump(d time.Duration) {
+	p.mu.Lock()
+	p.et = p.et.Add(d)
+	p.mu.Unlock()
+}
+
+// eventTime is the event time of the next batch.
+func (p *producer) eventTime() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.et
 }
 
 func (p *producer) finish() (int, error) {
