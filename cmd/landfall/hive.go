@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"path"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/hive"
@@ -19,7 +22,7 @@ import (
 // hiveSteps connects to the metastore (when one is configured), checks the
 // table against the config — the table is the source of truth for the
 // schema — and builds the commit steps. close releases what it opened.
-func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
+func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, cache tableCache, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
 	close = func() {}
 	var client *hive.Client
 	if len(cfg.Hive.Metastore.URIs) > 0 {
@@ -28,7 +31,7 @@ func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, reg prom
 			return nil, close, err
 		}
 		close = func() { client.Close() }
-		if err := checkTable(ctx, client, cfg, log); err != nil {
+		if err := checkTable(ctx, client, cfg, cache, log); err != nil {
 			close()
 			return nil, func() {}, err
 		}
@@ -49,9 +52,10 @@ func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, reg prom
 }
 
 // checkTable reads the table and fails on any disagreement with the config.
-// A metastore that is down at start is not fatal when the config says
-// enough to write (the commits wait in the queue); a missing table is.
-func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config, log *slog.Logger) error {
+// A metastore that is down at start is not fatal when the config, or the
+// table as last read (cached in etcd), says enough to write: the commits
+// wait in the queue. A missing table is fatal.
+func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config, cache tableCache, log *slog.Logger) error {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	t, err := client.LoadTable(tctx, cfg.Hive.Database, cfg.Hive.Table)
@@ -60,7 +64,14 @@ func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config,
 			return fmt.Errorf("hive table %s.%s: %w", cfg.Hive.Database, cfg.Hive.Table, err)
 		}
 		if cfg.Format.Name == "orc" && cfg.Format.Schema == "" {
-			return fmt.Errorf("format.schema: not set and the metastore can't be read to take it from the table: %w", err)
+			ct, cerr := cache.get(ctx)
+			if cerr != nil || ct == nil || ct.Format != cfg.Format.Name || ct.Schema == "" {
+				return fmt.Errorf("format.schema: not set, the metastore can't be read to take it from the table (%w), and etcd has no copy of the table from an earlier start (%v)", err, cerr)
+			}
+			cfg.Format.Schema = ct.Schema
+			log.Warn("metastore unreachable at start; writing with the table's schema as read at an earlier start, commits will wait",
+				"read_at", ct.ReadAt, "schema", ct.Schema, "err", err)
+			return nil
 		}
 		log.Warn("metastore unreachable at start; writing with the configured format, commits will wait", "err", err)
 		return nil
@@ -72,7 +83,61 @@ func checkTable(ctx context.Context, client *hive.Client, cfg *committer.Config,
 		cfg.Format.Schema = t.Schema()
 		log.Info("schema from the metastore", "schema", cfg.Format.Schema)
 	}
+	format, _ := t.Format() // matchTable checked it
+	if err := cache.put(ctx, cachedTable{Format: format, Schema: t.Schema(), ReadAt: time.Now().UTC()}); err != nil {
+		log.Warn("could not keep a copy of the table in etcd; a start during a metastore outage will need format.schema", "err", err)
+	}
 	return nil
+}
+
+// tableCache keeps in etcd the table as last read from the metastore, so a
+// restart during a metastore outage still has the schema the table defines.
+// A zero tableCache keeps nothing.
+type tableCache struct {
+	cli *clientv3.Client
+	key string
+}
+
+type cachedTable struct {
+	Format string    `json:"format"`
+	Schema string    `json:"schema"`
+	ReadAt time.Time `json:"read_at"`
+}
+
+func newTableCache(cli *clientv3.Client, cfg *committer.Config) tableCache {
+	return tableCache{cli: cli, key: path.Join(cfg.Etcd.Prefix, cfg.LogID, "table")}
+}
+
+func (c tableCache) put(ctx context.Context, t cachedTable) error {
+	if c.cli == nil {
+		return nil
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = c.cli.Put(ctx, c.key, string(b))
+	return err
+}
+
+// get returns nil when nothing is kept.
+func (c tableCache) get(ctx context.Context) (*cachedTable, error) {
+	if c.cli == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := c.cli.Get(ctx, c.key)
+	if err != nil || len(resp.Kvs) == 0 {
+		return nil, err
+	}
+	var t cachedTable
+	if err := json.Unmarshal(resp.Kvs[0].Value, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.key, err)
+	}
+	return &t, nil
 }
 
 // matchTable fails, naming the config keys, when the table disagrees with

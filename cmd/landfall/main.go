@@ -128,7 +128,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		return fmt.Errorf("warehouse.uri: %w", err)
 	}
 	defer wfs.Close()
-	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, reg, log)
+	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, newTableCache(cli, cfg), reg, log)
 	if err != nil {
 		return err
 	}
