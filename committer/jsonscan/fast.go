@@ -1,0 +1,442 @@
+package jsonscan
+
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+)
+
+// The fast path. It handles the common record: an object from the first
+// byte to a last '}' (then optional whitespace), with no backslash and no
+// control character in its strings, nesting less than 63 deep.
+//
+// It first marks every '"', '\\' and control character, 64 bytes to a
+// word of bits, with no branches (marks). Then it walks the grammar,
+// taking each string's end from those bits (walk): the first mark after
+// the opening quote must be the closing one. The exact path instead
+// finds each string's end with a loop whose length depends on the string,
+// which costs a mispredicted branch now and then and a longer chain of
+// dependent operations per string.
+//
+// fast never reports an error: when the input is anything else, or is
+// invalid, it returns ok false and Scan runs the exact path, which also
+// finds the error.
+
+// smallBlocks is how many 64-byte blocks fast marks in a buffer on the
+// stack; longer records take one from markPool.
+const smallBlocks = 16
+
+var markPool = sync.Pool{New: func() any { return new([]uint64) }}
+
+// fast is Scan's fast path: see above. escaped is always false.
+func fast(b []byte, key string) (val []byte, kind Kind, ok bool) {
+	n := len(b)
+	for n > 0 && isSpace(at(b, n-1)) {
+		n--
+	}
+	if n < 8 || at(b, 0) != '{' || at(b, n-1) != '}' {
+		return nil, Missing, false
+	}
+	b = b[:n]
+	nb := (n + 63) / 64
+	if nb <= smallBlocks {
+		var m [smallBlocks + 1]uint64
+		marks(b, m[:nb+1])
+		return walk(b, m[:nb+1], key)
+	}
+	p := markPool.Get().(*[]uint64)
+	if cap(*p) < nb+1 {
+		*p = make([]uint64, nb+1)
+	}
+	m := (*p)[:nb+1]
+	marks(b, m)
+	val, kind, ok = walk(b, m, key)
+	markPool.Put(p)
+	return val, kind, ok
+}
+
+func isSpace(c byte) bool {
+	return c <= ' ' && (1<<' '|1<<'\t'|1<<'\n'|1<<'\r')>>c&1 != 0
+}
+
+// marks sets m[k] to the bits of b[64k:64k+64] (bit j for b[64k+j]) that
+// are '"', '\\' or a control character, and marks the last byte of b,
+// the closing '}', so that every search for a string's end ends before
+// the end of b. m has a word for each block of b, the last maybe
+// partial, and a last word that is left zero; len(b) >= 8.
+func marks(b []byte, m []uint64) {
+	n := len(b)
+	nb := len(m) - 1
+	m[nb] = 0
+	if n < 64 {
+		m[0] = tailMarks(b) | 1<<(n-1)
+		return
+	}
+	k := 0
+	for ; k+1 < nb; k++ {
+		m[k] = blockMarks(b, 64*k)
+	}
+	// The last block, partial or not, from the last 64 bytes.
+	m[k] = blockMarks(b, n-64)>>(64*nb-n) | 1<<((n-1)%64)
+}
+
+// blockMarks returns the bits of b[i:i+64] (bit j for b[i+j]) that are
+// '"', '\\' or a control character; i+64 <= len(b).
+func blockMarks(b []byte, i int) uint64 {
+	// ordinary leaves byte j's bit in bit 56+j; shift each word's
+	// byte in from the top. The constants come from variables, which
+	// the compiler keeps in registers, instead of being loaded afresh
+	// for each word.
+	k := &ordConsts
+	c7f, c02, c5f, c5c, chi, cmul := k[0], k[1], k[2], k[3], k[4], k[5]
+	ord := func(w uint64) uint64 {
+		w7 := w & c7f
+		return ((((w7 ^ c02) + c5f) & ((w7 ^ c5c) + c7f)) | w) & chi * cmul >> 56 << 56
+	}
+	o := ord(load64(b, i))
+	o = o>>8 | ord(load64(b, i+8))
+	o = o>>8 | ord(load64(b, i+16))
+	o = o>>8 | ord(load64(b, i+24))
+	o = o>>8 | ord(load64(b, i+32))
+	o = o>>8 | ord(load64(b, i+40))
+	o = o>>8 | ord(load64(b, i+48))
+	o = o>>8 | ord(load64(b, i+56))
+	return ^o
+}
+
+// ordConsts are ordinary's constants, for blockMarks.
+var ordConsts = [6]uint64{lo * 0x7f, lo * 0x02, lo * 0x5f, lo * '\\', hi, 0x0002040810204081}
+
+// tailMarks is marks for a b shorter than 64 bytes (and at least 8).
+func tailMarks(b []byte) uint64 {
+	var q uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		q |= (^ordinary(load64(b, i)) >> 56) << i
+	}
+	if r := len(b) - i; r > 0 {
+		// The last r bytes, then spaces.
+		w := load64(b, len(b)-8)>>(64-8*r) | (lo*' ')<<(8*r)
+		q |= (^ordinary(w) >> 56) << i
+	}
+	return q
+}
+
+// ordinary returns one bit per byte of w, bit 56+j for byte j, set when the
+// byte is not '"', '\\' or a control character: string content that
+// needs no look. Unlike special, it is exact for every byte.
+func ordinary(w uint64) uint64 {
+	// With x the low 7 bits of a byte: after x^0x02, '"' and the
+	// control characters are the bytes below 0x21 (see special), and
+	// x^0x02 + 0x5f has its high bit set when it is not one of them,
+	// with no carry out of the byte; likewise x^'\\' + 0x7f when x is
+	// not '\\'. Bytes >= 0x80 are ordinary.
+	w7 := w &^ hi
+	a := (w7 ^ lo*0x02) + lo*0x5f
+	c := (w7 ^ lo*'\\') + lo*0x7f
+	o := (a&c | w) & hi
+	// Gather the high bits, byte j's to bit 56+j (the lower bits are
+	// left as they fall).
+	return o * 0x0002040810204081 &^ (1<<56 - 1)
+}
+
+// window returns the marks of b[i:i+64], bit j for b[i+j]; i < len(b).
+func window(m []uint64, i int) uint64 {
+	k, sh := i>>6, uint(i)&63
+	// m has a word more than b has blocks.
+	w0 := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m)), 8*k))
+	w1 := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m)), 8*k+8))
+	return w0>>sh | w1<<1<<(63-sh)
+}
+
+// after returns the position of the first mark after b[i], which opens a
+// string. There is one: the last byte of b is marked.
+func after(m []uint64, i int) int {
+	if x := window(m, i); x&(x-1) != 0 {
+		return i + bits.TrailingZeros64(x&(x-1))
+	}
+	return afterFar(m, i+64)
+}
+
+// afterFar returns the position of the first mark at or after b[j], or
+// the last byte's.
+func afterFar(m []uint64, j int) int {
+	for ; j>>6+1 < len(m); j += 64 {
+		if x := window(m, j); x != 0 {
+			return j + bits.TrailingZeros64(x)
+		}
+	}
+	return 64*(len(m)-1) - 1 // past any byte of b, never reached
+}
+
+// walk checks the grammar of b, an object that ends with '}', with its
+// marks m (see marks), and finds the member key. Since b ends with '}',
+// the reads before it need no bounds check.
+//
+// The few variables are kept few on purpose: more do not fit in the
+// registers.
+func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
+	var look struct {
+		key    string
+		kw, km uint64 // key as a word, and its mask, when len(key) <= 8
+		vs, ve int    // the value found
+	}
+	look.key = key
+	want := 1 // 1: looking for key; 3: the same, key not ASCII; 2: reading its value; 0: done
+	if len(key) <= 8 {
+		for k := len(key) - 1; k >= 0; k-- {
+			look.kw, look.km = look.kw<<8|uint64(key[k]), look.km<<8|0xff
+			if key[k] >= 0x80 {
+				want = 3
+			}
+		}
+	} else if !isASCII(key) {
+		want = 3
+	}
+	n := len(b)
+	i := 1
+	// The open containers, innermost in bit 0 (set: object), under a
+	// sentinel 1: 0b11 is the top-level object alone.
+	stack := uint64(0b11)
+	var c byte
+	var p int
+
+objStart: // just after '{'
+	switch c = at(b, i); {
+	case c == '"':
+		goto member
+	case c == '}':
+		i++
+		goto closed
+	case isSpace(c):
+		for i++; isSpace(at(b, i)); i++ {
+		}
+		goto objStart
+	}
+	return
+
+member: // b[i] is the '"' that opens a key
+	{
+		// The usual member, "key":"value", ends within 64 bytes:
+		// take its three marks from one window.
+		x := window(m, i)
+		if x &= x - 1; x == 0 {
+			p = afterFar(m, i+64)
+			goto memberTail
+		}
+		p = i + bits.TrailingZeros64(x)
+		if want != 0 {
+			// Looking for key: a top-level member with it is read
+			// on the slower path below, which marks where its value
+			// starts and ends.
+			if stack == 0b11 {
+				var match bool
+				switch {
+				case want == 3:
+					match = unquotedEqual(b[i+1:p], look.key)
+				case p-i-1 != len(look.key):
+				case look.km != 0 && i+9 <= n:
+					match = load64(b, i+1)&look.km == look.kw
+				default:
+					match = string(b[i+1:p]) == look.key
+				}
+				if match {
+					want = 2
+				}
+			}
+			if want == 2 {
+				goto memberTail
+			}
+		}
+		if p+4 > n {
+			goto memberTail
+		}
+		w := load32(b, p)
+		if w&0xffff != '"'|':'<<8 {
+			goto memberTail
+		}
+		if c = byte(w >> 16); c != '"' {
+			i = p + 2
+			goto value
+		}
+		// Drop the key's closing quote and the value's opening one.
+		if x &= x - 1; x&(x-1) == 0 {
+			i = p + 2
+			p = after(m, i)
+		} else {
+			p = i + bits.TrailingZeros64(x&(x-1))
+		}
+		if p+4 <= n && load32(b, p)&0xffffff == '"'|','<<8|'"'<<16 {
+			i = p + 2
+			goto member
+		}
+		if at(b, p) != '"' {
+			return
+		}
+		i = p + 1
+		goto next
+	}
+
+memberTail: // after the key that should end with the mark at p
+	if at(b, p) != '"' {
+		return
+	}
+	if i = p + 1; at(b, i) != ':' {
+		for ; isSpace(at(b, i)); i++ {
+		}
+		if at(b, i) != ':' {
+			return
+		}
+	}
+	i++
+	for c = at(b, i); isSpace(c); c = at(b, i) {
+		i++
+	}
+	if want == 2 && stack == 0b11 {
+		look.vs = i
+	}
+
+value: // c = b[i] should start a value
+	if c == '"' {
+		if p = after(m, i); at(b, p) != '"' {
+			return
+		}
+		i = p + 1
+		goto next
+	}
+	if c-'0' < 10 || c == '-' {
+		if c == '-' {
+			i++
+			c = at(b, i)
+		}
+		if c == '0' {
+			i++
+		} else if c-'1' < 9 {
+			i = digits(b, i+1)
+		} else {
+			return
+		}
+		if at(b, i) == '.' {
+			if i++; at(b, i)-'0' >= 10 {
+				return
+			}
+			i = digits(b, i+1)
+		}
+		if at(b, i)|0x20 == 'e' {
+			if i++; at(b, i) == '+' || at(b, i) == '-' {
+				i++
+			}
+			if at(b, i)-'0' >= 10 {
+				return
+			}
+			i = digits(b, i+1)
+		}
+		goto next
+	}
+	switch c {
+	case '{':
+		if stack >= 1<<62 {
+			return
+		}
+		stack = stack<<1 | 1
+		i++
+		goto objStart
+	case '[':
+		if stack >= 1<<62 {
+			return
+		}
+		stack <<= 1
+		for i++; isSpace(at(b, i)); i++ {
+		}
+		if c = at(b, i); c == ']' {
+			i++
+			goto closed
+		}
+		goto value
+	}
+	if i+4 <= n {
+		switch load32(b, i) {
+		case 't' | 'r'<<8 | 'u'<<16 | 'e'<<24, 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24:
+			i += 4
+			goto next
+		case 'f' | 'a'<<8 | 'l'<<16 | 's'<<24:
+			if i+5 <= n && at(b, i+4) == 'e' {
+				i += 5
+				goto next
+			}
+		}
+	}
+	return
+
+next: // a value ended before b[i]
+	if want == 2 && stack == 0b11 {
+		want, look.ve = 0, i
+	}
+	for c = at(b, i); isSpace(c); c = at(b, i) {
+		i++
+	}
+	switch c {
+	case ',':
+		for i++; isSpace(at(b, i)); i++ {
+		}
+		c = at(b, i)
+		if stack&1 == 0 {
+			goto value
+		}
+		if c == '"' {
+			goto member
+		}
+		return
+	case '}':
+		if stack&1 == 0 {
+			return
+		}
+	case ']':
+		if stack&1 != 0 {
+			return
+		}
+	default:
+		return
+	}
+	i++
+closed:
+	if stack >>= 1; stack > 1 {
+		if i >= n {
+			return
+		}
+		goto next
+	}
+	if i != n {
+		return
+	}
+	if want != 0 {
+		return nil, Missing, true
+	}
+	vs, ve := look.vs, look.ve
+	switch c := b[vs]; {
+	case c == '"':
+		return b[vs+1 : ve-1], String, true
+	case c == '-' || c-'0' < 10:
+		return b[vs:ve], Number, true
+	}
+	return b[vs:ve], Other, true
+}
+
+// digits returns the index of the first byte at or after b[i] that is not
+// a decimal digit.
+func digits(b []byte, i int) int {
+	for i+8 <= len(b) {
+		// A byte is a digit when its high nibble is 3 and adding 6
+		// leaves it so. A carry out of a byte >= 0xfa only reaches
+		// bytes after a non-digit.
+		w := load64(b, i)
+		if nd := (w&(lo*0xf0) ^ lo*0x30) | ((w+lo*0x06)&(lo*0xf0) ^ lo*0x30); nd != 0 {
+			return i + bits.TrailingZeros64(nd)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && at(b, i)-'0' < 10 {
+		i++
+	}
+	return i
+}
