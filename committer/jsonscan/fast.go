@@ -3,20 +3,21 @@ package jsonscan
 import (
 	"math/bits"
 	"sync"
-	"unsafe"
 )
 
 // The fast path. It handles the common record: an object from the first
 // byte to a last '}' (then optional whitespace), with no backslash and no
-// control character in its strings, nesting less than 63 deep.
+// control character in its strings, only spaces for whitespace inside,
+// nesting at most 62 deep.
 //
 // It first marks every '"', '\\' and control character, 64 bytes to a
-// word of bits, with no branches (marks). Then it walks the grammar,
-// taking each string's end from those bits (walk): the first mark after
-// the opening quote must be the closing one. The exact path instead
-// finds each string's end with a loop whose length depends on the string,
-// which costs a mispredicted branch now and then and a longer chain of
-// dependent operations per string.
+// word of bits, with no branches (marks). Then it walks the grammar
+// (walk), reading the marks in order: a string's opening quote is the next
+// mark, and its closing quote must be the one after. Finding a string's
+// end costs a count of trailing zeros; the exact path's search instead
+// loads and tests the string's bytes after the previous token's end is
+// known, a chain of dependent steps per string, and its loop's length
+// varies with the string. On log records this path is about twice as fast.
 //
 // fast never reports an error: when the input is anything else, or is
 // invalid, it returns ok false and Scan runs the exact path, which also
@@ -140,38 +141,14 @@ func ordinary(w uint64) uint64 {
 	return o * 0x0002040810204081 &^ (1<<56 - 1)
 }
 
-// window returns the marks of b[i:i+64], bit j for b[i+j]; i < len(b).
-func window(m []uint64, i int) uint64 {
-	k, sh := i>>6, uint(i)&63
-	// m has a word more than b has blocks.
-	w0 := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m)), 8*k))
-	w1 := *(*uint64)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(m)), 8*k+8))
-	return w0>>sh | w1<<1<<(63-sh)
-}
-
-// after returns the position of the first mark after b[i], which opens a
-// string. There is one: the last byte of b is marked.
-func after(m []uint64, i int) int {
-	if x := window(m, i); x&(x-1) != 0 {
-		return i + bits.TrailingZeros64(x&(x-1))
-	}
-	return afterFar(m, i+64)
-}
-
-// afterFar returns the position of the first mark at or after b[j], or
-// the last byte's.
-func afterFar(m []uint64, j int) int {
-	for ; j>>6+1 < len(m); j += 64 {
-		if x := window(m, j); x != 0 {
-			return j + bits.TrailingZeros64(x)
-		}
-	}
-	return 64*(len(m)-1) - 1 // past any byte of b, never reached
-}
-
-// walk checks the grammar of b, an object that ends with '}', with its
-// marks m (see marks), and finds the member key. Since b ends with '}',
-// the reads before it need no bounds check.
+// walk checks the grammar of b, an object with its marks m (see marks),
+// and finds the member key. b ends with '}'.
+//
+// Every mark before b[i] has been read (only spaces are taken for
+// whitespace, and anything else that is not string content fails), so
+// when b[i] is '"' the next mark is the one at i and the one after it
+// should be the closing quote. And since b ends with '}', no byte read up
+// to that needs a bounds check.
 //
 // The few variables are kept few on purpose: more do not fit in the
 // registers.
@@ -194,6 +171,9 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 		want = 3
 	}
 	n := len(b)
+	n4 := n - 4 // b[p:p+4] is in b when p <= n4
+	base := 0 // q has the unread marks of b[base:base+64]
+	q := m[0]
 	i := 1
 	// The open containers, innermost in bit 0 (set: object), under a
 	// sentinel 1: 0b11 is the top-level object alone.
@@ -202,95 +182,109 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 	var p int
 
 objStart: // just after '{'
-	switch c = at(b, i); {
-	case c == '"':
+	switch c = at(b, i); c {
+	case '"':
 		goto member
-	case c == '}':
+	case '}':
 		i++
 		goto closed
-	case isSpace(c):
-		for i++; isSpace(at(b, i)); i++ {
+	case ' ':
+		for i++; at(b, i) == ' '; i++ {
 		}
 		goto objStart
 	}
 	return
 
 member: // b[i] is the '"' that opens a key
-	{
-		// The usual member, "key":"value", ends within 64 bytes:
-		// take its three marks from one window.
-		x := window(m, i)
-		if x &= x - 1; x == 0 {
-			p = afterFar(m, i+64)
-			goto memberTail
-		}
-		p = i + bits.TrailingZeros64(x)
-		if want != 0 {
-			// Looking for key: a top-level member with it is read
-			// on the slower path below, which marks where its value
-			// starts and ends.
-			if stack == 0b11 {
-				var match bool
-				switch {
-				case want == 3:
-					match = unquotedEqual(b[i+1:p], look.key)
-				case p-i-1 != len(look.key):
-				case look.km != 0 && i+9 <= n:
-					match = load64(b, i+1)&look.km == look.kw
-				default:
-					match = string(b[i+1:p]) == look.key
-				}
-				if match {
-					want = 2
-				}
-			}
-			if want == 2 {
-				goto memberTail
-			}
-		}
-		if p+4 > n {
-			goto memberTail
-		}
-		w := load32(b, p)
-		if w&0xffff != '"'|':'<<8 {
-			goto memberTail
-		}
-		if c = byte(w >> 16); c != '"' {
-			i = p + 2
-			goto value
-		}
-		// Drop the key's closing quote and the value's opening one.
-		if x &= x - 1; x&(x-1) == 0 {
-			i = p + 2
-			p = after(m, i)
-		} else {
-			p = i + bits.TrailingZeros64(x&(x-1))
-		}
-		if p+4 <= n && load32(b, p)&0xffffff == '"'|','<<8|'"'<<16 {
-			i = p + 2
-			goto member
-		}
-		if at(b, p) != '"' {
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
 			return
 		}
-		i = p + 1
-		goto next
 	}
-
-memberTail: // after the key that should end with the mark at p
+	p = base + bits.TrailingZeros64(q)
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+	}
+	if want != 0 {
+		// Looking for key: a top-level member with it is read on
+		// the slower path below, which marks where its value starts
+		// and ends.
+		if stack == 0b11 {
+			var match bool
+			switch {
+			case want == 3:
+				match = unquotedEqual(b[i+1:p], look.key)
+			case p-i-1 != len(look.key):
+			case look.km != 0 && i+9 <= n:
+				match = load64(b, i+1)&look.km == look.kw
+			default:
+				match = string(b[i+1:p]) == look.key
+			}
+			if match {
+				want = 2
+			}
+		}
+		if want == 2 {
+			goto memberTail
+		}
+	}
+	// The usual: "key":"value", checked three bytes at a time, and
+	// "key":123.
+	if p <= n4 {
+		w := load32(b, p)
+		if w&0xffffff == '"'|':'<<8|'"'<<16 {
+			for q &= q - 1; q == 0; q = m[base>>6] {
+				if base += 64; base>>6 >= len(m) {
+					return
+				}
+			}
+			p = base + bits.TrailingZeros64(q)
+			for q &= q - 1; q == 0; q = m[base>>6] {
+				if base += 64; base>>6 >= len(m) {
+					return
+				}
+			}
+			if p <= n4 && load32(b, p)&0xffffff == '"'|','<<8|'"'<<16 {
+				i = p + 2
+				goto member
+			}
+			if at(b, p) != '"' {
+				return
+			}
+			i = p + 1
+			goto next
+		}
+		if w&0xffff == '"'|':'<<8 {
+			i = p + 2
+			if c = byte(w >> 16); c-'1' < 9 {
+				if i = digits(b, p+3); at(b, i) == ',' && at(b, i+1) == '"' {
+					i++
+					goto member
+				}
+				i = p + 2
+			}
+			goto value
+		}
+	}
+memberTail: // after the key that ends with the mark at p
 	if at(b, p) != '"' {
 		return
 	}
-	if i = p + 1; at(b, i) != ':' {
-		for ; isSpace(at(b, i)); i++ {
+	i = p + 1
+	if at(b, i) != ':' {
+		for ; at(b, i) == ' '; i++ {
 		}
 		if at(b, i) != ':' {
 			return
 		}
 	}
 	i++
-	for c = at(b, i); isSpace(c); c = at(b, i) {
-		i++
+	if c = at(b, i); c == ' ' {
+		for i++; at(b, i) == ' '; i++ {
+		}
+		c = at(b, i)
 	}
 	if want == 2 && stack == 0b11 {
 		look.vs = i
@@ -298,7 +292,18 @@ memberTail: // after the key that should end with the mark at p
 
 value: // c = b[i] should start a value
 	if c == '"' {
-		if p = after(m, i); at(b, p) != '"' {
+		for q &= q - 1; q == 0; q = m[base>>6] {
+			if base += 64; base>>6 >= len(m) {
+				return
+			}
+		}
+		p = base + bits.TrailingZeros64(q)
+		for q &= q - 1; q == 0; q = m[base>>6] {
+			if base += 64; base>>6 >= len(m) {
+				return
+			}
+		}
+		if at(b, p) != '"' {
 			return
 		}
 		i = p + 1
@@ -346,12 +351,25 @@ value: // c = b[i] should start a value
 			return
 		}
 		stack <<= 1
-		for i++; isSpace(at(b, i)); i++ {
+		i++
+		if c = at(b, i); c == ' ' {
+			for i++; at(b, i) == ' '; i++ {
+			}
+			c = at(b, i)
 		}
-		if c = at(b, i); c == ']' {
+		if c == ']' {
 			i++
 			goto closed
 		}
+		goto value
+	}
+	if c == ' ' {
+		for i++; at(b, i) == ' '; i++ {
+		}
+		if want == 2 && stack == 0b11 {
+			look.vs = i
+		}
+		c = at(b, i)
 		goto value
 	}
 	if i+4 <= n {
@@ -372,21 +390,31 @@ next: // a value ended before b[i]
 	if want == 2 && stack == 0b11 {
 		want, look.ve = 0, i
 	}
-	for c = at(b, i); isSpace(c); c = at(b, i) {
-		i++
-	}
-	switch c {
+afterValue:
+	switch c = at(b, i); c {
 	case ',':
-		for i++; isSpace(at(b, i)); i++ {
-		}
+		i++
 		c = at(b, i)
-		if stack&1 == 0 {
-			goto value
-		}
-		if c == '"' {
+		if stack&1 != 0 {
+			if c == '"' {
+				goto member
+			}
+			if c != ' ' {
+				return
+			}
+			for i++; at(b, i) == ' '; i++ {
+			}
+			if at(b, i) != '"' {
+				return
+			}
 			goto member
 		}
-		return
+		if c == ' ' {
+			for i++; at(b, i) == ' '; i++ {
+			}
+			c = at(b, i)
+		}
+		goto value
 	case '}':
 		if stack&1 == 0 {
 			return
@@ -395,6 +423,10 @@ next: // a value ended before b[i]
 		if stack&1 != 0 {
 			return
 		}
+	case ' ':
+		for i++; at(b, i) == ' '; i++ {
+		}
+		goto afterValue
 	default:
 		return
 	}

@@ -112,6 +112,13 @@ var validity = []struct {
 	{`{"a":-}`, false, "minus only in an object"},
 	{`{"a":01}`, false, "leading zero in an object"},
 	{`{"a":1.}`, false, "trailing dot in an object"},
+	{`{"a":-x}`, false, "minus then a letter"},
+	{`{"a":-"x"}`, false, "minus then a string"},
+	{`{"a":-.5}`, false, "minus then a dot"},
+	{`{"a":-,"b":1}`, false, "minus then a comma"},
+	{`{"a":1e+,"b":1}`, false, "sign then a comma in an exponent"},
+	{`{"a":1.e1,"b":1}`, false, "dot then an exponent in an object"},
+	{`{"a":0123,"b":1}`, false, "leading zero, then more members"},
 
 	{`true`, true, "true"},
 	{`false`, true, "false"},
@@ -258,6 +265,30 @@ func TestDepth(t *testing.T) {
 			t.Errorf("Scan(%.40q...): %v %.40q...", c.in, kind, val)
 		}
 	}
+	// Around the fast path's depth limit, and its 64-bit stack, with the
+	// closing brackets right and wrong.
+	for k := 55; k <= 70; k++ {
+		for _, inner := range []string{"[]", "{}", `[{"b":0}]`, "0"} {
+			doc := `{"a":` + strings.Repeat(`[{"c":`, k/2) + strings.Repeat("[", k%2) + inner + strings.Repeat("]", k%2) + strings.Repeat("}]", k/2) + "}"
+			check(t, []byte(doc), "a")
+			check(t, []byte(doc[:len(doc)-1]), "a")     // one close short
+			check(t, []byte(doc+"}"), "a")              // one close over
+			check(t, []byte(doc[:len(doc)-2]+"}"), "a") // the last but one missing
+			for j := 5; j < len(doc); j++ {
+				switch doc[j] {
+				case ']', '}':
+					bad := []byte(doc)
+					bad[j] ^= ']' ^ '}'
+					check(t, bad, "a")
+				}
+			}
+		}
+	}
+	for k := 55; k <= 70; k++ {
+		objs := `{"a":` + strings.Repeat(`{"b":`, k) + "1" + strings.Repeat("}", k)
+		check(t, []byte(objs), "a")     // one '}' short
+		check(t, []byte(objs+"}"), "a") // right
+	}
 	// The error is at the bracket one too deep, as in encoding/json.
 	_, _, _, err := Scan(nest("[", "", "]", maxDepth+1), "a")
 	var se *SyntaxError
@@ -388,23 +419,36 @@ func TestRecords(t *testing.T) {
 	}
 }
 
+// richRecords have what loggen's records lack: arrays, literals, negative
+// and fractional numbers, escapes, non-ASCII text, spaces.
+var richRecords = [][]byte{
+	[]byte(`{"ts":1763683200123,"level":"INFO","host":"web-12","service":"checkout","trace_id":"5f2c9a","msg":"GET /api/v1/cart 200 12ms","user_id":"u-48213","latency_ms":12.5,"tags":["a","b"],"geo":{"country":"DE"}}`),
+	[]byte(`{"a":[1,-2.5e-3,true,false,null,[],{},[[0]],{"b":[{"c":"d"}]}],"ts":"2025-11-21T00:00:00.123Z","ok":true,"n":null}`),
+	[]byte(`{"msg":"say \"hi\"\n\tté\u00e9\ud83d\ude00 \\ \/","ts":-0.0E+0,"x":"é😀"}`),
+	[]byte(`{ "ts" : 12 , "list" : [ 1 , "x" , { "k" : [ ] } ] , "z" : { } }`),
+}
+
 // TestMutations changes valid records a byte at a time, in every place,
 // and compares with encoding/json. It fails if Scan skips any part of
 // the validation.
 func TestMutations(t *testing.T) {
 	repl := []byte{0x00, '\t', '\n', 0x1f, ' ', '"', '\\', ',', ':', '{', '}', '[', ']', '-', '+', '.', '0', '1', 'e', 'E', 'a', 'n', 't', 'u', '/', 0x7f, 0x80, 0xc3, 0xff}
 	n := 0
-	for _, rec := range genRecords(40, 11) {
+	for _, rec := range append(genRecords(40, 11), richRecords...) {
 		if !json.Valid(rec) {
 			continue
 		}
 		n++
-		m := make([]byte, len(rec)+1)
+		m := make([]byte, 0, len(rec)+1)
 		for i := range rec {
 			for _, c := range repl {
-				copy(m, rec)
+				m = append(m[:0], rec...)
 				m[i] = c
-				check(t, m[:len(rec)], "ts")
+				check(t, m, "ts")
+			}
+			// Insert a byte.
+			for _, c := range repl {
+				check(t, append(append(append(m[:0], rec[:i]...), c), rec[i:]...), "ts")
 			}
 			// Delete and double the byte.
 			check(t, append(append(m[:0], rec[:i]...), rec[i+1:]...), "ts")
@@ -413,7 +457,7 @@ func TestMutations(t *testing.T) {
 			check(t, rec[:i], "ts")
 		}
 	}
-	if n < 30 {
+	if n < 30+len(richRecords) {
 		t.Fatalf("only %d valid records", n)
 	}
 }
