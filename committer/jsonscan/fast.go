@@ -172,7 +172,7 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 	}
 	n := len(b)
 	n4 := n - 4 // b[p:p+4] is in b when p <= n4
-	base := 0 // q has the unread marks of b[base:base+64]
+	base := 0   // q has the unread marks of b[base:base+64]
 	q := m[0]
 	i := 1
 	// The open containers, innermost in bit 0 (set: object), under a
