@@ -56,6 +56,9 @@ mkdir -p "$E2E_STATE/tests"
 log "building bin/landfall"
 go build -o bin/landfall ./cmd/landfall
 
+# Real Hive, to run the DDL landfall prints (fetched once, then cached).
+bash e2e/hiveql/run.sh --fetch
+
 for s in "${SERVICES[@]}"; do
 	t0=$SECONDS
 	bash "e2e/services/$s.sh" start

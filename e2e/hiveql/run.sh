@@ -21,18 +21,23 @@ HIVEQL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=e2e/services/lib.sh
 source "$HIVEQL_DIR/../services/lib.sh"
 
+HIVE_VERSION=4.0.1
+POM="$HIVEQL_DIR/pom.xml"
+# The cache is keyed by the pom's content, so editing the pom fetches anew.
+HIVEQL_HOME="$E2E_CACHE/hiveql-$HIVE_VERSION-$(sha1sum "$POM" | cut -c1-8)"
+
+# --fetch only fetches the jars (e2e/run.sh does it before the tests).
+if [[ ${1:-} == --fetch ]]; then
+	mvn_fetch "$POM" "$HIVEQL_HOME"
+	exit 0
+fi
 if (($# != 2)); then
-	echo "usage: $0 thrift://HOST:PORT statements.sql" >&2
+	echo "usage: $0 thrift://HOST:PORT statements.sql | $0 --fetch" >&2
 	exit 2
 fi
 uri=$1
 sql=$(realpath -- "$2") || die "no such file: $2"
 [[ -r $sql ]] || die "cannot read $sql"
-
-HIVE_VERSION=4.0.1
-POM="$HIVEQL_DIR/pom.xml"
-# The cache is keyed by the pom's content, so editing the pom fetches anew.
-HIVEQL_HOME="$E2E_CACHE/hiveql-$HIVE_VERSION-$(sha1sum "$POM" | cut -c1-8)"
 mvn_fetch "$POM" "$HIVEQL_HOME"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hiveql.XXXXXX")
