@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/landfall/landfall/writer/fsys"
 )
@@ -12,13 +13,14 @@ import (
 // for concurrent use: the committer's consume loop owns it until Roll, after
 // which only Close may be called (from any goroutine).
 type Part struct {
-	fs    fsys.FS
-	name  string
-	file  fsys.File
-	count countingWriter
-	buf   *bufio.Writer
-	enc   Encoder
-	rows  int64
+	fs     fsys.FS
+	name   string
+	file   fsys.File
+	count  countingWriter
+	buf    *bufio.Writer // nil for Budgeted formats, which buffer themselves
+	enc    Encoder
+	rows   int64
+	rolled bool
 }
 
 // bufSize batches small records into large filesystem writes; HDFS and the
@@ -33,8 +35,13 @@ func Create(fs fsys.FS, f Format, staging string) (*Part, error) {
 	}
 	p := &Part{fs: fs, name: staging, file: file}
 	p.count.w = file
-	p.buf = bufio.NewWriterSize(&p.count, bufSize)
-	enc, err := f.NewEncoder(p.buf)
+	var w io.Writer = &p.count
+	if _, ok := f.(Budgeted); !ok {
+		// Outside a budget every open file would pay for this buffer.
+		p.buf = bufio.NewWriterSize(&p.count, bufSize)
+		w = p.buf
+	}
+	enc, err := f.NewEncoder(w)
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("create part file %s: %w", staging, err)
@@ -71,11 +78,14 @@ type Rolled struct {
 // Roll finishes the encoding, writes the sidecars and makes everything
 // durable. The file stays open; Close it afterwards, possibly asynchronously.
 func (p *Part) Roll(meta map[string]string) (Rolled, error) {
+	p.rolled = true
 	if err := p.enc.Close(meta); err != nil {
 		return Rolled{}, fmt.Errorf("finish %s: %w", p.name, err)
 	}
-	if err := p.buf.Flush(); err != nil {
-		return Rolled{}, fmt.Errorf("write %s: %w", p.name, err)
+	if p.buf != nil {
+		if err := p.buf.Flush(); err != nil {
+			return Rolled{}, fmt.Errorf("write %s: %w", p.name, err)
+		}
 	}
 	var suffixes []string
 	if sc, ok := p.enc.(Sidecars); ok {
@@ -94,6 +104,10 @@ func (p *Part) Roll(meta map[string]string) (Rolled, error) {
 
 // Close closes the file. Call it after Roll, or to abandon the file.
 func (p *Part) Close() error {
+	if d, ok := p.enc.(Discarder); ok && !p.rolled {
+		// Abandoned: its buffers must leave the format's budget.
+		d.Discard()
+	}
 	if err := p.file.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", p.name, err)
 	}
@@ -120,7 +134,7 @@ func writeDurable(fs fsys.FS, name string, data []byte) error {
 }
 
 type countingWriter struct {
-	w interface{ Write([]byte) (int, error) }
+	w io.Writer
 	n int64
 }
 
