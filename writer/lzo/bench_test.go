@@ -194,3 +194,33 @@ func benchLzop(b *testing.B, in []byte, args ...string) {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// BenchmarkFormatAppend is a part file's path: records appended one by one
+// to a Format's encoder, under the default memory budget, which a file
+// alone never feels.
+func BenchmarkFormatAppend(b *testing.B) {
+	in := benchData()
+	lines := bytes.Split(in[:bytes.LastIndexByte(in, '\n')], []byte("\n"))
+	f, err := NewFormat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(in)))
+	b.ResetTimer()
+	start := cpuTime(b)
+	for b.Loop() {
+		enc, err := f.NewEncoder(&countWriter{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range lines {
+			if err := enc.Append(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := enc.Close(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	measureCPU(b, start, len(in))
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/landfall/landfall/writer"
 )
 
 // The lzop container: a header, then blocks of at most MaxBlockSize
@@ -151,11 +153,12 @@ func appendHeader(b []byte, h *Header) ([]byte, error) {
 type WriterOption func(*writerConfig)
 
 type writerConfig struct {
-	blockSize int
-	flags     uint32
-	modTime   time.Time
-	name      string
-	mode      uint32
+	blockSize    int
+	flags        uint32
+	modTime      time.Time
+	name         string
+	mode         uint32
+	memoryBudget int64 // of a Format's open files; a lone Writer has none
 }
 
 func defaultWriterConfig() writerConfig {
@@ -164,8 +167,9 @@ func defaultWriterConfig() writerConfig {
 		// What lzop writes by default. A compactor that copies blocks
 		// verifies them by decompressing, which costs less than a second
 		// checksum on every write would.
-		flags: FlagAdler32D,
-		mode:  0o100644,
+		flags:        FlagAdler32D,
+		mode:         0o100644,
+		memoryBudget: writer.DefaultMemoryBudget,
 	}
 }
 
@@ -173,6 +177,12 @@ func defaultWriterConfig() writerConfig {
 // MaxWriteBlockSize; the default is that maximum, 256 KiB, like lzop's.
 // Smaller blocks split finer and compress worse.
 func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockSize = n } }
+
+// WithMemoryBudget bounds the bytes that all open files of a Format buffer
+// together (default writer.DefaultMemoryBudget, 256 MiB): each file's
+// block buffer grows within its share of it, and a block ends early when
+// the share is used up; see writer.Budget. NewWriter ignores it.
+func WithMemoryBudget(n int64) WriterOption { return func(c *writerConfig) { c.memoryBudget = n } }
 
 // WithChecksums sets which per-block checksums are written, as a
 // combination of FlagAdler32D, FlagCRC32D, FlagAdler32C and FlagCRC32C. The
@@ -204,18 +214,22 @@ func (c *writerConfig) validate() error {
 
 // Writer compresses a stream into an lzop file and records where each block
 // starts, so that the .lzo.index costs no second pass over the file. Each
-// block goes to the underlying writer in one Write call.
+// block goes to the underlying writer in one Write call; a Format's writers
+// batch blocks into writes of up to 256 KiB, as far as the memory budget
+// allows, since small writes cost the kernel more per byte.
 //
 // Errors are sticky: after a failed Write, every later call returns the same
 // error, because the file has a hole that no retry can fill.
 type Writer struct {
 	w       io.Writer
 	cfg     writerConfig
-	buf     []byte     // uncompressed bytes of the block being filled
-	scratch *scratch   // this writer's own, when it has no pool
-	pool    *sync.Pool // of *scratch, shared with other writers
-	offset  int64      // bytes written to w so far
-	index   []byte     // big-endian offsets of the blocks written
+	buf     writer.Buffer  // uncompressed bytes of the block being filled
+	out     *writer.Buffer // blocks not yet written to w; nil for NewWriter's
+	direct  bool           // bypass out, while a spill frees it
+	scratch *scratch       // this writer's own, when it has no pool
+	pool    *sync.Pool     // of *scratch, shared with other writers
+	offset  int64          // bytes written to w so far
+	index   []byte         // big-endian offsets of the blocks written
 	err     error
 	closed  bool
 	dChecks int
@@ -240,16 +254,22 @@ func NewWriter(w io.Writer, opts ...WriterOption) (*Writer, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return newWriter(w, cfg, nil)
+	return newWriter(w, cfg, nil, nil)
 }
 
 // newWriter starts a file; pool, if not nil, lends the writer its scratch
-// block by block.
-func newWriter(w io.Writer, cfg writerConfig, pool *sync.Pool) (*Writer, error) {
+// block by block, and acct, if not nil, is the budget its block buffer
+// lives in: a block ends early when the buffer can't grow.
+func newWriter(w io.Writer, cfg writerConfig, pool *sync.Pool, acct *writer.Account) (*Writer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	zw := &Writer{w: w, cfg: cfg, pool: pool}
+	zw.buf.Init(acct, cfg.blockSize, zw.writeBlock)
+	if acct != nil {
+		zw.out = new(writer.Buffer)
+		zw.out.InitWrites(acct, cfg.blockSize, writeSize, zw.writeOut)
+	}
 	if pool == nil {
 		zw.scratch = new(scratch)
 	}
@@ -275,7 +295,18 @@ func newWriter(w io.Writer, cfg writerConfig, pool *sync.Pool) (*Writer, error) 
 	return zw, nil
 }
 
+// writeSize is the most a Format's writer batches into one write.
+const writeSize = 256 << 10
+
+// write hands b to the file: through out when there is one.
 func (z *Writer) write(b []byte) error {
+	if z.out != nil && !z.direct {
+		if err := z.out.Write(b); err != nil {
+			return err // writeOut kept it
+		}
+		z.offset += int64(len(b))
+		return nil
+	}
 	n, err := z.w.Write(b)
 	z.offset += int64(n)
 	if err == nil && n != len(b) {
@@ -288,8 +319,23 @@ func (z *Writer) write(b []byte) error {
 	return nil
 }
 
-// Write compresses p. Whole blocks are written as soon as they fill; the
-// rest waits in memory for the next Write or Close.
+// writeOut writes a batch of blocks to the file.
+func (z *Writer) writeOut(b []byte) error {
+	n, err := z.w.Write(b)
+	if err == nil && n != len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil && z.err == nil {
+		z.err = fmt.Errorf("lzo: write file: %w", err)
+	}
+	return z.err
+}
+
+// Write compresses p. A block is written when the buffer is full: at the
+// block size, or earlier when the memory budget won't let it grow. The
+// rest waits in memory for the next Write or Close. The buffer grows as
+// data arrives: a part file that gets a few records doesn't pay for a
+// whole block.
 func (z *Writer) Write(p []byte) (int, error) {
 	if z.err != nil {
 		return 0, z.err
@@ -297,54 +343,24 @@ func (z *Writer) Write(p []byte) (int, error) {
 	if z.closed {
 		return 0, errClosed
 	}
-	n := len(p)
-	bs := z.cfg.blockSize
-	for len(p) > 0 {
-		if len(z.buf) == 0 && len(p) >= bs {
-			// A whole block straight from the caller's slice: no copy.
-			if err := z.writeBlock(p[:bs]); err != nil {
-				return n - len(p), err
-			}
-			p = p[bs:]
-			continue
-		}
-		if z.buf == nil {
-			// Grow as data arrives: a part file that gets a few records
-			// doesn't pay for a whole block.
-			z.buf = make([]byte, 0, min(bs, 4096))
-		}
-		k := min(bs-len(z.buf), len(p))
-		z.buf = append(z.buf, p[:k]...)
-		p = p[k:]
-		if len(z.buf) == bs {
-			if err := z.writeBlock(z.buf); err != nil {
-				return n - len(p), err
-			}
-			z.buf = z.buf[:0]
-		}
+	// The buffer stops at the first error, which writeBlock keeps; what
+	// reached the file is unknown, so the count is all or nothing.
+	if err := z.buf.Write(p); err != nil {
+		return 0, err
 	}
-	return n, nil
+	return len(p), nil
 }
 
 // writeLine appends rec and a newline, the way Write would, without making
 // the caller build the line in a buffer of its own.
 func (z *Writer) writeLine(rec []byte) error {
-	if n := len(z.buf) + len(rec) + 1; n <= cap(z.buf) && n <= z.cfg.blockSize && !z.closed && z.err == nil {
-		z.buf = append(z.buf, rec...)
-		z.buf = append(z.buf, '\n')
-		if len(z.buf) == z.cfg.blockSize {
-			if err := z.writeBlock(z.buf); err != nil {
-				return err
-			}
-			z.buf = z.buf[:0]
-		}
-		return nil
+	if z.err != nil {
+		return z.err
 	}
-	if _, err := z.Write(rec); err != nil {
-		return err
+	if z.closed {
+		return errClosed
 	}
-	_, err := z.Write([]byte{'\n'})
-	return err
+	return z.buf.WriteLine(rec)
 }
 
 // Flush writes the buffered data as a (short) block, so that what was
@@ -357,12 +373,35 @@ func (z *Writer) Flush() error {
 	if z.closed {
 		return errClosed
 	}
-	if len(z.buf) == 0 {
-		return nil
+	if err := z.buf.Flush(); err != nil || z.out == nil {
+		return err
 	}
-	err := z.writeBlock(z.buf)
-	z.buf = z.buf[:0]
-	return err
+	return z.out.Flush()
+}
+
+// spill writes the buffered data as a block and frees the buffers, for a
+// file of the same budget that needs the memory. It must not grow out:
+// that would ask the budget, which is busy with this very spill.
+func (z *Writer) spill() {
+	if z.err != nil || z.closed {
+		z.discard() // the file is lost anyway
+		return
+	}
+	if z.out != nil {
+		z.out.Free() // an error stays in z.err
+	}
+	z.direct = true
+	z.buf.Free()
+	z.direct = false
+}
+
+// discard frees the buffers without writing them.
+func (z *Writer) discard() {
+	z.closed = true
+	z.buf.Drop()
+	if z.out != nil {
+		z.out.Drop()
+	}
 }
 
 func (z *Writer) acquire() *scratch {
@@ -492,14 +531,20 @@ func (z *Writer) Close() error {
 	if z.closed {
 		return z.err
 	}
-	err := z.Flush()
-	z.closed = true
-	z.buf, z.scratch = nil, nil
-	if err != nil {
-		return err
+	err := z.err
+	if err == nil {
+		err = z.buf.Free() // the last block, into out if there is one
 	}
-	var end [4]byte
-	return z.write(end[:])
+	if err == nil {
+		var end [4]byte
+		err = z.write(end[:])
+	}
+	if err == nil && z.out != nil {
+		err = z.out.Free()
+	}
+	z.discard()
+	z.scratch = nil
+	return err
 }
 
 // Index returns the .lzo.index of what was written so far, in the format of
