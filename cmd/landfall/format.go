@@ -11,14 +11,42 @@ import (
 )
 
 // newFormat builds the writer format named in the config.
+//
+// format.memory_budget bounds the bytes that the open part files of the
+// process buffer together, in every format (0 = the format's default:
+// 256 MiB for text and lzo, 512 MiB for orc). Late data can open hundreds
+// of partitions at once. A text or lzo file buffers within an equal share
+// of the budget, up to what it needs at full speed (256 KiB for text, 256
+// KiB blocks and 256 KiB writes for lzo, 1 MiB frames for zstd), and
+// writes out early when its share is smaller: a smaller write, zstd frame
+// or lzo block (still indexed). More open files so cost compression ratio
+// and write size, not memory. A file gets at least 16 KiB, so n files
+// may hold max(budget, n × 16 KiB), plus about 1 KiB each outside any
+// budget. text+zstd reserves up to 4 shared encoders of 3.75 MiB out of
+// the budget and needs at least 8 MiB. At 256 MiB every file runs at full
+// speed with up to 1,000 text, 500 lzo or 240 zstd files open.
 func newFormat(c committer.FormatConfig) (writer.Format, error) {
 	switch c.Name {
 	case "text":
-		return writer.NewText(c.Compression)
+		var opts []writer.TextOption
+		if c.MemoryBudget > 0 {
+			if c.Compression == "zstd" && c.MemoryBudget < writer.MinZstdMemoryBudget {
+				return nil, fmt.Errorf("format.memory_budget: %d is too small for text+zstd: set at least %d (8 MiB), or 0 for 256 MiB", c.MemoryBudget, writer.MinZstdMemoryBudget)
+			}
+			opts = append(opts, writer.WithMemoryBudget(c.MemoryBudget))
+		}
+		f, err := writer.NewText(c.Compression, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("format: %w", err)
+		}
+		return f, nil
 	case "lzo":
 		var opts []lzo.WriterOption
 		if c.BlockSize > 0 {
 			opts = append(opts, lzo.WithBlockSize(c.BlockSize))
+		}
+		if c.MemoryBudget > 0 {
+			opts = append(opts, lzo.WithMemoryBudget(c.MemoryBudget))
 		}
 		f, err := lzo.NewFormat(opts...)
 		if err != nil {
