@@ -1,23 +1,25 @@
 package jsonscan
 
 import (
+	"bytes"
 	"math/bits"
 	"sync"
 )
 
 // The fast path. It handles the common record: an object from the first
-// byte to a last '}' (then optional whitespace), with no backslash and no
-// control character in its strings, only spaces for whitespace inside,
-// nesting at most 62 deep.
+// byte to a last '}' (then optional whitespace), with no control character
+// in its strings and only spaces for whitespace inside, nesting at most 62
+// deep.
 //
 // It first marks every '"', '\\' and control character, 64 bytes to a
 // word of bits, with no branches (marks). Then it walks the grammar
 // (walk), reading the marks in order: a string's opening quote is the next
-// mark, and its closing quote must be the one after. Finding a string's
-// end costs a count of trailing zeros; the exact path's search instead
-// loads and tests the string's bytes after the previous token's end is
-// known, a chain of dependent steps per string, and its loop's length
-// varies with the string. On log records this path is about twice as fast.
+// mark, and its closing quote must be the one after, but for escapes.
+// Finding a string's end costs a count of trailing zeros; the exact path's
+// search instead loads and tests the string's bytes once the previous
+// token's end is known, a chain of dependent steps per string, and its
+// loop's length varies with the string's. On log records this path takes
+// two thirds of the exact path's time.
 //
 // fast never reports an error: when the input is anything else, or is
 // invalid, it returns ok false and Scan runs the exact path, which also
@@ -29,21 +31,24 @@ const smallBlocks = 16
 
 var markPool = sync.Pool{New: func() any { return new([]uint64) }}
 
-// fast is Scan's fast path: see above. escaped is always false.
-func fast(b []byte, key string) (val []byte, kind Kind, ok bool) {
+// fast is Scan's fast path: see above.
+func fast(b []byte, key string) (val []byte, kind Kind, escaped, ok bool) {
 	n := len(b)
 	for n > 0 && isSpace(at(b, n-1)) {
 		n--
 	}
-	if n < 8 || at(b, 0) != '{' || at(b, n-1) != '}' {
-		return nil, Missing, false
+	// A tab or newline after the brace is pretty-printed JSON, which
+	// would fail at once: leave it to the exact path before marking.
+	if n < 8 || at(b, 0) != '{' || at(b, n-1) != '}' || at(b, 1) < ' ' {
+		return nil, Missing, false, false
 	}
 	b = b[:n]
 	nb := (n + 63) / 64
 	if nb <= smallBlocks {
 		var m [smallBlocks + 1]uint64
 		marks(b, m[:nb+1])
-		return walk(b, m[:nb+1], key)
+		val, kind, ok = walk(b, m[:nb+1], key)
+		return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 	}
 	p := markPool.Get().(*[]uint64)
 	if cap(*p) < nb+1 {
@@ -53,7 +58,7 @@ func fast(b []byte, key string) (val []byte, kind Kind, ok bool) {
 	marks(b, m)
 	val, kind, ok = walk(b, m, key)
 	markPool.Put(p)
-	return val, kind, ok
+	return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 }
 
 func isSpace(c byte) bool {
@@ -147,8 +152,8 @@ func ordinary(w uint64) uint64 {
 // Every mark before b[i] has been read (only spaces are taken for
 // whitespace, and anything else that is not string content fails), so
 // when b[i] is '"' the next mark is the one at i and the one after it
-// should be the closing quote. And since b ends with '}', no byte read up
-// to that needs a bounds check.
+// should be the closing quote, or the backslash of an escape (escape).
+// And since b ends with '}', no byte read up to that needs a bounds check.
 //
 // The few variables are kept few on purpose: more do not fit in the
 // registers.
@@ -157,6 +162,7 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 		key    string
 		kw, km uint64 // key as a word, and its mask, when len(key) <= 8
 		vs, ve int    // the value found
+		kesc   bool   // the key has an escape
 	}
 	look.key = key
 	want := 1 // 1: looking for key; 3: the same, key not ASCII; 2: reading its value; 0: done
@@ -180,6 +186,7 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 	stack := uint64(0b11)
 	var c byte
 	var p int
+	ret := 0 // where escape goes back to
 
 objStart: // just after '{'
 	switch c = at(b, i); c {
@@ -201,6 +208,7 @@ member: // b[i] is the '"' that opens a key
 			return
 		}
 	}
+keyClose:
 	p = base + bits.TrailingZeros64(q)
 	for q &= q - 1; q == 0; q = m[base>>6] {
 		if base += 64; base>>6 >= len(m) {
@@ -211,11 +219,16 @@ member: // b[i] is the '"' that opens a key
 		// Looking for key: a top-level member with it is read on
 		// the slower path below, which marks where its value starts
 		// and ends.
+		if at(b, p) != '"' {
+			ret = 1
+			goto escape
+		}
 		if stack == 0b11 {
 			var match bool
 			switch {
-			case want == 3:
+			case want == 3 || look.kesc:
 				match = unquotedEqual(b[i+1:p], look.key)
+				look.kesc = false
 			case p-i-1 != len(look.key):
 			case look.km != 0 && i+9 <= n:
 				match = load64(b, i+1)&look.km == look.kw
@@ -240,21 +253,7 @@ member: // b[i] is the '"' that opens a key
 					return
 				}
 			}
-			p = base + bits.TrailingZeros64(q)
-			for q &= q - 1; q == 0; q = m[base>>6] {
-				if base += 64; base>>6 >= len(m) {
-					return
-				}
-			}
-			if p <= n4 && load32(b, p)&0xffffff == '"'|','<<8|'"'<<16 {
-				i = p + 2
-				goto member
-			}
-			if at(b, p) != '"' {
-				return
-			}
-			i = p + 1
-			goto next
+			goto memberValueClose
 		}
 		if w&0xffff == '"'|':'<<8 {
 			i = p + 2
@@ -270,7 +269,8 @@ member: // b[i] is the '"' that opens a key
 	}
 memberTail: // after the key that ends with the mark at p
 	if at(b, p) != '"' {
-		return
+		ret = 1
+		goto escape
 	}
 	i = p + 1
 	if at(b, i) != ':' {
@@ -292,22 +292,7 @@ memberTail: // after the key that ends with the mark at p
 
 value: // c = b[i] should start a value
 	if c == '"' {
-		for q &= q - 1; q == 0; q = m[base>>6] {
-			if base += 64; base>>6 >= len(m) {
-				return
-			}
-		}
-		p = base + bits.TrailingZeros64(q)
-		for q &= q - 1; q == 0; q = m[base>>6] {
-			if base += 64; base>>6 >= len(m) {
-				return
-			}
-		}
-		if at(b, p) != '"' {
-			return
-		}
-		i = p + 1
-		goto next
+		goto valueString
 	}
 	if c-'0' < 10 || c == '-' {
 		if c == '-' {
@@ -385,6 +370,73 @@ value: // c = b[i] should start a value
 		}
 	}
 	return
+
+valueString: // b[i] is the '"' that opens a value
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+	}
+valueClose:
+	p = base + bits.TrailingZeros64(q)
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+	}
+	if at(b, p) != '"' {
+		ret = 3
+		goto escape
+	}
+	i = p + 1
+	goto next
+
+memberValueClose: // the closing quote of "key":"value"
+	p = base + bits.TrailingZeros64(q)
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+	}
+	if p <= n4 && load32(b, p)&0xffffff == '"'|','<<8|'"'<<16 {
+		i = p + 2
+		goto member
+	}
+	if at(b, p) != '"' {
+		ret = 2
+		goto escape
+	}
+	i = p + 1
+	goto next
+
+escape: // the mark at p, read, is not the string's closing quote
+	if at(b, p) != '\\' {
+		return // a control character
+	}
+	switch at(b, p+1) {
+	case '"', '\\':
+		// The escaped character is the next mark.
+		for q &= q - 1; q == 0; q = m[base>>6] {
+			if base += 64; base>>6 >= len(m) {
+				return
+			}
+		}
+	case '/', 'b', 'f', 'n', 'r', 't':
+	case 'u':
+		if p+5 >= n || unhex(at(b, p+2))|unhex(at(b, p+3))|unhex(at(b, p+4))|unhex(at(b, p+5)) < 0 {
+			return
+		}
+	default:
+		return
+	}
+	switch ret {
+	case 1:
+		look.kesc = true
+		goto keyClose
+	case 2:
+		goto memberValueClose
+	}
+	goto valueClose
 
 next: // a value ended before b[i]
 	if want == 2 && stack == 0b11 {

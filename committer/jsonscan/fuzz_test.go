@@ -21,10 +21,10 @@ func FuzzScan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, key string) {
 		check(t, b, key)
-		if val, kind, ok := fast(b, key); ok {
+		if val, kind, esc, ok := fast(b, key); ok {
 			v2, k2, e2, err := scan(b, key)
-			if err != nil || string(val) != string(v2) || kind != k2 || e2 {
-				t.Fatalf("fast(%q, %q) = %q %v; exact path: %q %v %v %v", b, key, val, kind, v2, k2, e2, err)
+			if err != nil || string(val) != string(v2) || kind != k2 || esc != e2 {
+				t.Fatalf("fast(%q, %q) = %q %v %v; exact path: %q %v %v %v", b, key, val, kind, esc, v2, k2, e2, err)
 			}
 		}
 	})

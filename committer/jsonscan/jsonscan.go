@@ -77,8 +77,8 @@ func (e *SyntaxError) Error() string {
 // err is a *SyntaxError exactly when encoding/json.Valid(b) is false; val
 // is then nil and kind Missing.
 func Scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error) {
-	if val, kind, ok := fast(b, key); ok {
-		return val, kind, false, nil
+	if val, kind, escaped, ok := fast(b, key); ok {
+		return val, kind, escaped, nil
 	}
 	val, kind, escaped, err = scan(b, key)
 	if err != nil {

@@ -466,7 +466,7 @@ func TestFastPathTaken(t *testing.T) {
 	recs := genRecords(500, 3)
 	taken := 0
 	for _, rec := range recs {
-		if _, _, ok := fast(rec, "ts"); ok {
+		if _, _, _, ok := fast(rec, "ts"); ok {
 			taken++
 		} else if json.Valid(rec) {
 			t.Errorf("fast path not taken for %q", rec)
@@ -475,9 +475,15 @@ func TestFastPathTaken(t *testing.T) {
 	if taken < 400 {
 		t.Errorf("fast path taken for %d of %d records", taken, len(recs))
 	}
+	// So do escapes and spaces.
+	for _, rec := range richRecords {
+		if _, _, _, ok := fast(rec, "ts"); !ok {
+			t.Errorf("fast path not taken for %q", rec)
+		}
+	}
 	// Long records use a pooled buffer.
 	long := []byte(`{"ts":1,"msg":"` + strings.Repeat("x", 5000) + `","a":[` + strings.Repeat(`"y",`, 300) + `"z"]}`)
-	if v, k, ok := fast(long, "ts"); !ok || string(v) != "1" || k != Number {
+	if v, k, _, ok := fast(long, "ts"); !ok || string(v) != "1" || k != Number {
 		t.Errorf("long record: %q %v %v", v, k, ok)
 	}
 	check(t, long, "a")
