@@ -178,8 +178,14 @@ func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
 	}
 	n := len(b)
 	n4 := n - 4 // b[p:p+4] is in b when p <= n4
-	base := 0   // q has the unread marks of b[base:base+64]
+	base := 0   // q has the unread marks of b[base:base+64], and is not 0
 	q := m[0]
+	for q == 0 { // the first block may have no mark: spaces
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+		q = m[base>>6]
+	}
 	i := 1
 	// The open containers, innermost in bit 0 (set: object), under a
 	// sentinel 1: 0b11 is the top-level object alone.

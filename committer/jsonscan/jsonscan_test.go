@@ -489,6 +489,17 @@ func TestFastPathTaken(t *testing.T) {
 	check(t, long, "a")
 }
 
+// TestBlockStart: records whose first key starts after the first 64-byte
+// block, or in any place around the second's start.
+func TestBlockStart(t *testing.T) {
+	for _, key := range []string{"é", "a", "b", `\`} {
+		for k := 50; k < 140; k++ {
+			check(t, []byte("{"+strings.Repeat(" ", k)+`"é":1, "a":"x\"y", "b":"\\"}`), key)
+			check(t, []byte(`{"a":"`+strings.Repeat("x", k)+`","\u00e9":[1,"\\"],"b":"`+strings.Repeat("y", k)+`"}`), key)
+		}
+	}
+}
+
 func TestAllocs(t *testing.T) {
 	recs := genRecords(100, 5)
 	var valid [][]byte
