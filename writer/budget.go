@@ -226,6 +226,13 @@ type Budgeted interface {
 	Budget() *Budget
 }
 
+// SelfBuffered is implemented by formats that hold their output under a
+// memory budget of their own (ORC's) and write it in large pieces, whole
+// streams: a Part adds no buffer for them either.
+type SelfBuffered interface {
+	SelfBuffered()
+}
+
 // Discarder is implemented by encoders that must give their memory back
 // when a file is abandoned without Close.
 type Discarder interface {

@@ -483,9 +483,13 @@ func TestMemoryBudgetConcurrentFiles(t *testing.T) {
 			b := f.(writer.Budgeted).Budget()
 			t.Logf("budget peak %.2f of %.2f MiB, %d spills", mib(b.Peak()), mib(b.Limit()), b.Spills())
 			// Every file may hold 16 KiB, which here is more than the
-			// budget.
-			if floor := int64(goroutines * files * 16 << 10); b.Peak() > max(b.Limit(), floor) {
-				t.Errorf("budget peaked at %d: more than the limit %d and the files' minimum %d", b.Peak(), b.Limit(), floor)
+			// budget. Each appender may also have one growth of its buffer
+			// (at most 256 KiB) charged but not yet undone when the peak is
+			// noted: the strict bound is for one appending goroutine, as in
+			// the committer, and TestMemoryBudget holds it to that.
+			floor := int64(goroutines * files * 16 << 10)
+			if slack := int64(goroutines * 256 << 10); b.Peak() > max(b.Limit(), floor)+slack {
+				t.Errorf("budget peaked at %d: more than the limit %d (or the files' minimum %d) and %d in flight", b.Peak(), b.Limit(), floor, slack)
 			}
 			if b.Files() != 0 || b.InUse() != b.Reserved() {
 				t.Errorf("after Close the budget counts %d files holding %d bytes", b.Files(), b.InUse())

@@ -17,7 +17,7 @@ type Part struct {
 	name   string
 	file   fsys.File
 	count  countingWriter
-	buf    *bufio.Writer // nil for Budgeted formats, which buffer themselves
+	buf    *bufio.Writer // nil for Budgeted and SelfBuffered formats
 	enc    Encoder
 	rows   int64
 	rolled bool
@@ -36,7 +36,9 @@ func Create(fs fsys.FS, f Format, staging string) (*Part, error) {
 	p := &Part{fs: fs, name: staging, file: file}
 	p.count.w = file
 	var w io.Writer = &p.count
-	if _, ok := f.(Budgeted); !ok {
+	_, budgeted := f.(Budgeted)
+	_, self := f.(SelfBuffered)
+	if !budgeted && !self {
 		// Outside a budget every open file would pay for this buffer.
 		p.buf = bufio.NewWriterSize(&p.count, bufSize)
 		w = p.buf
