@@ -73,9 +73,11 @@ type FormatConfig struct {
 	BlockSize int `yaml:"block_size"`
 	// StripeSize of orc files (0 = 64 MiB).
 	StripeSize int `yaml:"stripe_size"`
-	// MemoryBudget bounds the bytes all open orc files of the process
-	// buffer together; the largest flush stripes early when it is reached
-	// (0 = 256 MiB).
+	// MemoryBudget bounds the bytes all open part files of the process
+	// buffer together, in every format: orc flushes the largest stripes
+	// early, text and lzo write smaller pieces (zstd frames, lzo blocks)
+	// when it is reached. 0 = the format's default: 512 MiB for orc,
+	// 256 MiB for text and lzo; text+zstd needs at least 8 MiB.
 	MemoryBudget int64 `yaml:"memory_budget"`
 	// BloomFilterColumns of orc files.
 	BloomFilterColumns []string `yaml:"bloom_filter_columns"`
