@@ -5,42 +5,56 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/valyala/fastjson"
+	"github.com/landfall/landfall/committer/jsonscan"
 )
 
-// eventMillis reads the event time (Unix ms) from a JSON value. reason is
-// non-empty when the record has no usable event time.
-func eventMillis(v *fastjson.Value, format string) (ms int64, reason string) {
-	if v == nil {
+// maxEventMillis is the end of year 9999.
+const maxEventMillis = 253402300799999
+
+// eventMillis reads the event time (Unix ms) from the raw JSON value of the
+// event-time field, as jsonscan.Scan returns it. reason is non-empty when
+// the record has no usable event time.
+func eventMillis(val []byte, kind jsonscan.Kind, escaped bool, format string) (ms int64, reason string) {
+	if kind == jsonscan.Missing {
 		return 0, "no event time field"
+	}
+	if kind == jsonscan.String && escaped {
+		u, err := jsonscan.Unquote(val)
+		if err != nil {
+			return 0, "event time is not a valid JSON string"
+		}
+		val = u
 	}
 	switch format {
 	case "epoch_ms", "epoch_s":
-		var f float64
-		switch v.Type() {
-		case fastjson.TypeNumber:
-			f = v.GetFloat64()
-		case fastjson.TypeString:
-			n, err := strconv.ParseFloat(string(v.GetStringBytes()), 64)
-			if err != nil {
-				return 0, "event time is not a number"
-			}
-			f = n
-		default:
+		if kind != jsonscan.Number && kind != jsonscan.String {
 			return 0, "event time is not a number"
 		}
+		scale := int64(1)
 		if format == "epoch_s" {
-			f *= 1000
+			scale = 1000
 		}
-		if math.IsNaN(f) || f < 0 || f > 253402300799999 { // year 9999
+		// The common case, a plain integer, without a float round trip.
+		if n, ok := smallUint(val); ok {
+			if n > maxEventMillis/scale {
+				return 0, "event time out of range"
+			}
+			return n * scale, ""
+		}
+		f, err := strconv.ParseFloat(string(val), 64)
+		if err != nil {
+			return 0, "event time is not a number"
+		}
+		f *= float64(scale)
+		if math.IsNaN(f) || f < 0 || f > maxEventMillis {
 			return 0, "event time out of range"
 		}
 		return int64(f), ""
 	default: // rfc3339
-		if v.Type() != fastjson.TypeString {
+		if kind != jsonscan.String {
 			return 0, "event time is not an RFC 3339 string"
 		}
-		t, err := time.Parse(time.RFC3339Nano, string(v.GetStringBytes()))
+		t, err := time.Parse(time.RFC3339Nano, string(val))
 		if err != nil {
 			return 0, "event time is not RFC 3339"
 		}
@@ -49,4 +63,19 @@ func eventMillis(v *fastjson.Value, format string) (ms int64, reason string) {
 		}
 		return t.UnixMilli(), ""
 	}
+}
+
+// smallUint parses 1 to 18 decimal digits.
+func smallUint(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/valyala/fastjson"
 
+	"github.com/landfall/landfall/committer/jsonscan"
 	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
@@ -75,7 +75,6 @@ type Pipeline struct {
 	open      map[string]*openPart
 	last      *openPart
 	bounds    map[int64]bound
-	parser    fastjson.Parser
 	lastSeen  map[int32]int // checkpoint number when a partition last had a record
 	ckptNo    int
 	interval  int64 // records in the current checkpoint interval
@@ -447,11 +446,11 @@ type partState struct {
 
 // handle routes one record; its offset is consumed whatever happens to it.
 func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
-	v, err := p.parser.ParseBytes(r.Value)
+	val, kind, escaped, err := jsonscan.Scan(r.Value, p.cfg.EventTime.Field)
 	if err != nil {
 		return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
 	}
-	ms, reason := eventMillis(v.Get(p.cfg.EventTime.Field), p.cfg.EventTime.Format)
+	ms, reason := eventMillis(val, kind, escaped, p.cfg.EventTime.Format)
 	if reason != "" {
 		return p.reject(r, reason)
 	}

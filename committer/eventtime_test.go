@@ -1,0 +1,46 @@
+package committer
+
+import (
+	"testing"
+
+	"github.com/landfall/landfall/committer/jsonscan"
+)
+
+func TestEventMillis(t *testing.T) {
+	for _, c := range []struct {
+		rec, format string
+		ms          int64
+		reason      string
+	}{
+		{`{"ts":1763683200123}`, "epoch_ms", 1763683200123, ""},
+		{`{"ts":1763683200.5}`, "epoch_s", 1763683200500, ""},
+		{`{"ts":1763683200}`, "epoch_s", 1763683200000, ""},
+		{`{"ts":"1763683200123"}`, "epoch_ms", 1763683200123, ""},
+		{`{"ts":"17636832\u00300123"}`, "epoch_ms", 1763683200123, ""},
+		{`{"ts":1.7636832001e12}`, "epoch_ms", 1763683200100, ""},
+		{`{"ts":0}`, "epoch_ms", 0, ""},
+		{`{"ts":-1}`, "epoch_ms", 0, "event time out of range"},
+		{`{"ts":253402300800000}`, "epoch_ms", 0, "event time out of range"},
+		{`{"ts":999999999999999999}`, "epoch_ms", 0, "event time out of range"},
+		{`{"ts":9999999999999999999999}`, "epoch_s", 0, "event time out of range"},
+		{`{"ts":"soon"}`, "epoch_ms", 0, "event time is not a number"},
+		{`{"ts":true}`, "epoch_ms", 0, "event time is not a number"},
+		{`{"ts":{"ms":1}}`, "epoch_ms", 0, "event time is not a number"},
+		{`{"t":1}`, "epoch_ms", 0, "no event time field"},
+		{`[1]`, "epoch_ms", 0, "no event time field"},
+		{`{"x":{"ts":1},"ts":2}`, "epoch_ms", 2, ""},
+		{`{"ts":"2026-11-21T13:04:05.123+01:00"}`, "rfc3339", 1795262645123, ""},
+		{`{"ts":"2026-11-21T12:04:05Z"}`, "rfc3339", 1795262645000, ""},
+		{`{"ts":"2026-11-21 12:04:05"}`, "rfc3339", 0, "event time is not RFC 3339"},
+		{`{"ts":1763683200123}`, "rfc3339", 0, "event time is not an RFC 3339 string"},
+	} {
+		val, kind, escaped, err := jsonscan.Scan([]byte(c.rec), "ts")
+		if err != nil {
+			t.Fatalf("%s: %v", c.rec, err)
+		}
+		ms, reason := eventMillis(val, kind, escaped, c.format)
+		if ms != c.ms || reason != c.reason {
+			t.Errorf("%s as %s: %d %q, want %d %q", c.rec, c.format, ms, reason, c.ms, c.reason)
+		}
+	}
+}
