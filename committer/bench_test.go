@@ -2,6 +2,7 @@ package committer_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/writer"
+	"github.com/landfall/landfall/writer/fsys"
 )
 
 // BenchmarkPipeline measures the whole pipeline (consume, parse, route,
@@ -54,15 +56,18 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	mb := float64(bytes) / 1e6
 	b.ResetTimer()
-	var consume, pipeline, consumeCPU, pipelineCPU time.Duration
+	var consume, pipeline, consumeCPU, pipelineCPU, writeCPU time.Duration
 	for i := 0; i < b.N; i++ {
 		c0 := cpuTime()
-		consume += consumeOnly(b, e, n)
+		consume += consumeOnly(b, e, n, nil)
 		c1 := cpuTime()
 		pipeline += runPipeline(b, e, n, i)
 		c2 := cpuTime()
+		consumeWrite(b, e, n, i)
+		c3 := cpuTime()
 		consumeCPU += c1 - c0
 		pipelineCPU += c2 - c1
+		writeCPU += c3 - c2
 	}
 	b.StopTimer()
 	cs, ps := consume.Seconds()/float64(b.N), pipeline.Seconds()/float64(b.N)
@@ -70,6 +75,11 @@ func BenchmarkPipeline(b *testing.B) {
 	// the data is in both; the pipeline's figure also pays start-up and its
 	// final checkpoint).
 	ccpu, pcpu := consumeCPU.Seconds()/float64(b.N), pipelineCPU.Seconds()/float64(b.N)
+	// The floor of any sink that writes the records to files: consume, then
+	// append every record unchecked to a text part file per Kafka
+	// partition, no parsing.
+	wcpu := writeCPU.Seconds() / float64(b.N)
+	b.ReportMetric(ccpu/wcpu, "consume+write-per-core-ratio")
 	b.ReportMetric(n/ccpu, "consume-rec/cpu-s")
 	b.ReportMetric(n/pcpu, "pipeline-rec/cpu-s")
 	b.ReportMetric(ccpu/pcpu, "per-core-ratio")
@@ -85,7 +95,36 @@ func kafkaOpts(e *env) []kgo.Opt {
 	return []kgo.Opt{kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.FetchMaxBytes(32 << 20), kgo.FetchMaxWait(500 * time.Millisecond)}
 }
 
-func consumeOnly(b *testing.B, e *env, n int) time.Duration {
+// consumeWrite consumes the data and writes every record, unparsed, to one
+// text part file per Kafka partition in the benchmark's directory.
+func consumeWrite(b *testing.B, e *env, n, run int) {
+	lfs, err := fsys.NewLocal(e.dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, _ := writer.NewText("none")
+	parts := map[int32]*writer.Part{}
+	consumeOnly(b, e, n, func(r *kgo.Record) {
+		p := parts[r.Partition]
+		if p == nil {
+			if p, err = writer.Create(lfs, f, fmt.Sprintf("floor-%d-%d.txt", run, r.Partition)); err != nil {
+				b.Fatal(err)
+			}
+			parts[r.Partition] = p
+		}
+		if err := p.Append(r.Value); err != nil {
+			b.Fatal(err)
+		}
+	})
+	for _, p := range parts {
+		if _, err := p.Roll(nil); err != nil {
+			b.Fatal(err)
+		}
+		p.Close()
+	}
+}
+
+func consumeOnly(b *testing.B, e *env, n int, each func(*kgo.Record)) time.Duration {
 	offs := map[int32]kgo.Offset{}
 	for p := int32(0); p < 4; p++ {
 		offs[p] = kgo.NewOffset().AtStart()
@@ -103,7 +142,12 @@ func consumeOnly(b *testing.B, e *env, n int) time.Duration {
 		if start.IsZero() && fs.NumRecords() > 0 {
 			start = time.Now()
 		}
-		fs.EachRecord(func(r *kgo.Record) { sink += len(r.Value) })
+		fs.EachRecord(func(r *kgo.Record) {
+			sink += len(r.Value)
+			if each != nil {
+				each(r)
+			}
+		})
 		got += fs.NumRecords()
 	}
 	return time.Since(start)
