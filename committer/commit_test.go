@@ -177,6 +177,18 @@ landfall_committer_invalid_records_total{reason="other"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantMetrics), "landfall_committer_invalid_records_total"); err != nil {
 		t.Fatal(err)
 	}
+	// The writer's memory against format.memory_budget (the default).
+	budget := `
+# HELP landfall_writer_memory_budget_bytes format.memory_budget in effect.
+# TYPE landfall_writer_memory_budget_bytes gauge
+landfall_writer_memory_budget_bytes 2.68435456e+08
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(budget), "landfall_writer_memory_budget_bytes"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "landfall_writer_buffered_bytes", "landfall_writer_spills_total"); err != nil || n != 2 {
+		t.Fatalf("writer buffer metrics: %d series (%v), want 2", n, err)
+	}
 }
 
 // TestTimeZoneAndDST: partitions follow the configured zone; the repeated

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/landfall/landfall/writer"
 )
 
 type metrics struct {
@@ -45,6 +47,43 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerBufferMetrics exports what the open part files hold against
+// format.memory_budget, for the formats that account for it.
+func registerBufferMetrics(reg prometheus.Registerer, f writer.Format) error {
+	var held func() float64
+	var limit float64
+	var spills func() float64
+	switch f := f.(type) {
+	case writer.Budgeted:
+		b := f.Budget()
+		held, limit = func() float64 { return float64(b.InUse()) }, float64(b.Limit())
+		spills = func() float64 { return float64(b.Spills()) }
+	case interface{ BufferedBytes() int64 }: // orc
+		held = func() float64 { return float64(f.BufferedBytes()) }
+	default:
+		return nil
+	}
+	cols := []prometheus.Collector{prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "landfall_writer_buffered_bytes", Help: "Bytes the open part files hold in memory (bounded by format.memory_budget).",
+	}, held)}
+	if limit > 0 {
+		cols = append(cols, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "landfall_writer_memory_budget_bytes", Help: "format.memory_budget in effect.",
+		}, func() float64 { return limit }))
+	}
+	if spills != nil {
+		cols = append(cols, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "landfall_writer_spills_total", Help: "Times files wrote out early to stay within format.memory_budget.",
+		}, spills))
+	}
+	for _, c := range cols {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // progress is what the quickstart and operators' logs show.

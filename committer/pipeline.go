@@ -170,6 +170,9 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	if p.m, err = newMetrics(reg); err != nil {
 		return nil, err
 	}
+	if err := registerBufferMetrics(reg, o.Format); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
