@@ -189,9 +189,6 @@ var manyFormats = []struct {
 // blocks. The same appends without a budget must break the bound, which
 // shows that the measurement can fail.
 func TestMemoryBudget(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 80 MiB per format and scenario")
-	}
 	for _, ft := range manyFormats {
 		for _, sc := range []struct {
 			name  string
