@@ -1,6 +1,7 @@
 package writer_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -124,8 +125,8 @@ func BenchmarkPart(b *testing.B) {
 	}
 }
 
-// legacyText is the text format before memory budgets: not Budgeted, so a
-// Part puts its 256 KiB bufio in front, and zstd streams through an
+// legacyText is the text format before memory budgets: a 256 KiB bufio in
+// front of the file (the Part added it then), and zstd streaming through an
 // encoder of its own per file.
 type legacyText struct{ zstd bool }
 
@@ -133,19 +134,21 @@ func (t *legacyText) Name() string { return "text" }
 func (t *legacyText) Ext() string  { return ".txt" }
 
 func (t *legacyText) NewEncoder(w io.Writer) (writer.Encoder, error) {
+	buf := bufio.NewWriterSize(w, 256<<10)
 	if !t.zstd {
-		return &legacyEncoder{w: w}, nil
+		return &legacyEncoder{w: buf, buf: buf}, nil
 	}
-	z, err := zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	z, err := zstd.NewWriter(buf, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return nil, err
 	}
-	return &legacyEncoder{w: z, z: z}, nil
+	return &legacyEncoder{w: z, z: z, buf: buf}, nil
 }
 
 type legacyEncoder struct {
-	w io.Writer
-	z *zstd.Encoder
+	w   io.Writer
+	z   *zstd.Encoder
+	buf *bufio.Writer
 }
 
 func (e *legacyEncoder) Append(v []byte) error {
@@ -161,7 +164,9 @@ func (e *legacyEncoder) Append(v []byte) error {
 
 func (e *legacyEncoder) Close(map[string]string) error {
 	if e.z != nil {
-		return e.z.Close()
+		if err := e.z.Close(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return e.buf.Flush()
 }

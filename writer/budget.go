@@ -220,17 +220,9 @@ func (a *Account) Close() {
 }
 
 // Budgeted is implemented by formats whose encoders keep their buffers
-// within a Budget and make big writes themselves: a Part writes their
-// output to the file as it comes, with no buffer of its own.
+// within a Budget (ORC has a budget of its own).
 type Budgeted interface {
 	Budget() *Budget
-}
-
-// SelfBuffered is implemented by formats that hold their output under a
-// memory budget of their own (ORC's) and write it in large pieces, whole
-// streams: a Part adds no buffer for them either.
-type SelfBuffered interface {
-	SelfBuffered()
 }
 
 // Discarder is implemented by encoders that must give their memory back

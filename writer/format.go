@@ -16,7 +16,10 @@ type Format interface {
 	Ext() string
 	// NewEncoder starts a file on w. The encoder owns w until Close returns
 	// but never closes it: the caller syncs and closes the file itself so that
-	// it can do that asynchronously.
+	// it can do that asynchronously. w is the file itself, unbuffered: the
+	// encoder buffers within the format's memory budget and writes in big
+	// pieces (P5: the memory of open files is bounded only if every buffer
+	// is counted).
 	NewEncoder(w io.Writer) (Encoder, error)
 }
 

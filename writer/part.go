@@ -1,7 +1,6 @@
 package writer
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -17,15 +16,10 @@ type Part struct {
 	name   string
 	file   fsys.File
 	count  countingWriter
-	buf    *bufio.Writer // nil for Budgeted and SelfBuffered formats
 	enc    Encoder
 	rows   int64
 	rolled bool
 }
-
-// bufSize batches small records into large filesystem writes; HDFS and the
-// kernel both prefer big writes.
-const bufSize = 256 << 10
 
 // Create starts a part file at the staging name.
 func Create(fs fsys.FS, f Format, staging string) (*Part, error) {
@@ -35,15 +29,9 @@ func Create(fs fsys.FS, f Format, staging string) (*Part, error) {
 	}
 	p := &Part{fs: fs, name: staging, file: file}
 	p.count.w = file
-	var w io.Writer = &p.count
-	_, budgeted := f.(Budgeted)
-	_, self := f.(SelfBuffered)
-	if !budgeted && !self {
-		// Outside a budget every open file would pay for this buffer.
-		p.buf = bufio.NewWriterSize(&p.count, bufSize)
-		w = p.buf
-	}
-	enc, err := f.NewEncoder(w)
+	// No buffer here: encoders buffer within their format's memory budget
+	// and write in big pieces (see Format.NewEncoder).
+	enc, err := f.NewEncoder(&p.count)
 	if err != nil {
 		file.Close()
 		return nil, fmt.Errorf("create part file %s: %w", staging, err)
@@ -83,11 +71,6 @@ func (p *Part) Roll(meta map[string]string) (Rolled, error) {
 	p.rolled = true
 	if err := p.enc.Close(meta); err != nil {
 		return Rolled{}, fmt.Errorf("finish %s: %w", p.name, err)
-	}
-	if p.buf != nil {
-		if err := p.buf.Flush(); err != nil {
-			return Rolled{}, fmt.Errorf("write %s: %w", p.name, err)
-		}
 	}
 	var suffixes []string
 	if sc, ok := p.enc.(Sidecars); ok {

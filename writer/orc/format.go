@@ -62,10 +62,6 @@ func (f *Format) Name() string { return "orc" }
 // Ext is the extension of committed ORC files.
 func (f *Format) Ext() string { return ".orc" }
 
-// SelfBuffered says that a Part needs no buffer of its own: the writer keeps
-// its streams within the format's memory budget and writes them whole.
-func (f *Format) SelfBuffered() {}
-
 // Schema is the table schema the format writes.
 func (f *Format) Schema() *Type { return f.schema }
 
