@@ -196,10 +196,6 @@ func createTable(cfg *committer.Config) error {
 	if len(cfg.Hive.Metastore.URIs) == 0 {
 		return errors.New("hive.metastore.uris: not set; hive create needs a metastore (hive ddl prints the statement instead)")
 	}
-	spec, err := tableSpec(cfg)
-	if err != nil {
-		return err
-	}
 	client, err := hive.NewClient(cfg.Hive.Metastore)
 	if err != nil {
 		return err
@@ -207,24 +203,34 @@ func createTable(cfg *committer.Config) error {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	err = client.CreateTable(ctx, spec)
-	switch {
-	case err == nil:
-		fmt.Printf("created table %s.%s at %s\n", spec.Database, spec.Table, spec.Location)
-		return nil
-	case errors.Is(err, hive.ErrAlreadyExists):
-		t, err := client.LoadTable(ctx, spec.Database, spec.Table)
-		if err != nil {
-			return err
-		}
-		if err := matchTable(t, cfg); err != nil {
-			return err
-		}
-		fmt.Printf("table %s.%s exists and matches the config\n", spec.Database, spec.Table)
-		return nil
-	default:
+	created, err := ensureTable(ctx, client, cfg)
+	if err != nil {
 		return err
 	}
+	if created {
+		fmt.Printf("created table %s.%s at %s\n", cfg.Hive.Database, cfg.Hive.Table, cfg.Warehouse.URI)
+	} else {
+		fmt.Printf("table %s.%s exists and matches the config\n", cfg.Hive.Database, cfg.Hive.Table)
+	}
+	return nil
+}
+
+// ensureTable creates the table of a config, or checks that an existing one
+// matches it.
+func ensureTable(ctx context.Context, client *hive.Client, cfg *committer.Config) (created bool, err error) {
+	spec, err := tableSpec(cfg)
+	if err != nil {
+		return false, err
+	}
+	err = client.CreateTable(ctx, spec)
+	if !errors.Is(err, hive.ErrAlreadyExists) {
+		return err == nil, err
+	}
+	t, err := client.LoadTable(ctx, spec.Database, spec.Table)
+	if err != nil {
+		return false, err
+	}
+	return false, matchTable(t, cfg)
 }
 
 // tableSpec is the table that matches a config: the schema's columns (or

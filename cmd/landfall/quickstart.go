@@ -187,11 +187,8 @@ func createQuickstartTable(cfg *committer.Config) error {
 	if err := client.CreateDatabase(ctx, cfg.Hive.Database, strings.TrimSuffix(cfg.Warehouse.URI, "/logs")); err != nil {
 		return err
 	}
-	spec, err := tableSpec(cfg)
-	if err != nil {
-		return err
-	}
-	return client.CreateTable(ctx, spec)
+	_, err = ensureTable(ctx, client, cfg)
+	return err
 }
 
 func loc() *time.Location {
