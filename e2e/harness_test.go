@@ -790,6 +790,22 @@ func (tb *table) readLines(rel string) ([]string, error) {
 	return out, nil
 }
 
+// verify reads the table back with the independent readers and checks
+// that every record is there exactly once and, with a watch, that no
+// partition was committed before its on-time records.
+func (tb *table) verify(watch *successWatch) landed {
+	tb.t.Helper()
+	l, err := tb.readBack()
+	if err != nil {
+		tb.t.Fatalf("read the table back from hdfs: %v", err)
+	}
+	tb.checkExactlyOnce(l)
+	if watch != nil {
+		watch.check(l)
+	}
+	return l
+}
+
 // checkExactlyOnce asserts that every acknowledged record is in exactly one
 // committed data file or the invalid sink, that records of failed produce
 // calls are there at most once, and that nothing else is.

@@ -268,12 +268,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	final.stop(t)
 	cancel()
 
-	l, err := tb.readBack()
-	if err != nil {
-		t.Fatalf("read the table back from hdfs: %v", err)
-	}
-	tb.checkExactlyOnce(l)
-	watch.check(l)
+	tb.verify(watch)
 	if len(tb.produced) < 10000 {
 		t.Fatalf("only %d records were produced; the run proves too little", len(tb.produced))
 	}
@@ -343,11 +338,7 @@ func TestLandfallZombieFencing(t *testing.T) {
 	tb.waitDrained(3 * time.Minute)
 	tb.waitCommitted(t, nil, true, 3*time.Minute)
 	b.stop(t)
-	l, err := tb.readBack()
-	if err != nil {
-		t.Fatalf("read the table back from hdfs: %v", err)
-	}
-	tb.checkExactlyOnce(l)
+	tb.verify(nil)
 }
 
 // TestLandfallPartitionCommit checks the partition commit on the real
@@ -408,12 +399,7 @@ func partitionCommit(t *testing.T, metastore bool) {
 	l.stop(t)
 	cancel()
 
-	got, err := tb.readBack()
-	if err != nil {
-		t.Fatalf("read the table back from hdfs: %v", err)
-	}
-	tb.checkExactlyOnce(got)
-	watch.check(got)
+	got := tb.verify(watch)
 	// Each partition holds exactly the records whose event time is in it.
 	want := map[string]int{}
 	tb.mu.Lock()

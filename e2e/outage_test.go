@@ -298,12 +298,7 @@ func TestLandfallMetastoreOutage(t *testing.T) {
 	l.stop(t)
 	cancel()
 
-	got, err := tb.readBack()
-	if err != nil {
-		t.Fatalf("read the table back from hdfs: %v", err)
-	}
-	tb.checkExactlyOnce(got)
-	watch.check(got)
+	got := tb.verify(watch)
 
 	// The metastore holds every partition with its true counts.
 	stats, err := tb.dirStats()

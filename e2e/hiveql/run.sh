@@ -43,19 +43,8 @@ mvn_fetch "$POM" "$HIVEQL_HOME"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hiveql.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# Java 17 closes the JDK internals that Hadoop and Hive reach into (the same
-# set as the metastore's, see services/hms.sh).
-read -ra JAVA <<<"java $(java_heap)"
+read -ra JAVA <<<"$(java_hive)"
 JAVA+=(
-	--add-opens=java.base/java.lang=ALL-UNNAMED
-	--add-opens=java.base/java.util=ALL-UNNAMED
-	--add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-	--add-opens=java.base/java.util.regex=ALL-UNNAMED
-	--add-opens=java.base/java.net=ALL-UNNAMED
-	--add-opens=java.base/java.nio=ALL-UNNAMED
-	--add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-	--add-opens=java.base/java.lang.reflect=ALL-UNNAMED
-	--add-opens=java.sql/java.sql=ALL-UNNAMED
 	-Djava.io.tmpdir="$tmp"
 	-Dlog4j2.configurationFile="file:$HIVEQL_DIR/log4j2.properties"
 	-cp "$HIVEQL_HOME/lib/*"

@@ -64,18 +64,8 @@ logger.dn2.level = WARN
 PROPS
 }
 
-# Java 17 closes the JDK internals that Hadoop and DataNucleus reach into.
-read -ra HMS_JAVA <<<"java $(java_heap)"
+read -ra HMS_JAVA <<<"$(java_hive)"
 HMS_JAVA+=(
-	--add-opens=java.base/java.lang=ALL-UNNAMED
-	--add-opens=java.base/java.util=ALL-UNNAMED
-	--add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-	--add-opens=java.base/java.util.regex=ALL-UNNAMED
-	--add-opens=java.base/java.net=ALL-UNNAMED
-	--add-opens=java.base/java.nio=ALL-UNNAMED
-	--add-opens=java.base/sun.nio.ch=ALL-UNNAMED
-	--add-opens=java.base/java.lang.reflect=ALL-UNNAMED
-	--add-opens=java.sql/java.sql=ALL-UNNAMED
 	-Dderby.stream.error.file="$DIR/derby.log"
 	-Djava.io.tmpdir="$DIR/tmp"
 	-Dlog4j2.configurationFile="file:$DIR/conf/log4j2.properties"

@@ -183,6 +183,21 @@ java_heap() {
 	echo "-Xms64m -Xmx${E2E_JAVA_HEAP:-384m} -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true"
 }
 
+# java_hive: java, the heap flags, and the JDK internals Java 17 closes but
+# Hadoop, Hive and DataNucleus reach into (the metastore and e2e/hiveql).
+java_hive() {
+	echo "java $(java_heap)" \
+		--add-opens=java.base/java.lang=ALL-UNNAMED \
+		--add-opens=java.base/java.util=ALL-UNNAMED \
+		--add-opens=java.base/java.util.concurrent=ALL-UNNAMED \
+		--add-opens=java.base/java.util.regex=ALL-UNNAMED \
+		--add-opens=java.base/java.net=ALL-UNNAMED \
+		--add-opens=java.base/java.nio=ALL-UNNAMED \
+		--add-opens=java.base/sun.nio.ch=ALL-UNNAMED \
+		--add-opens=java.base/java.lang.reflect=ALL-UNNAMED \
+		--add-opens=java.sql/java.sql=ALL-UNNAMED
+}
+
 # service_main NAME: dispatches start|stop|restart|status to the functions
 # svc_start, svc_stop and svc_status the sourcing script defines.
 service_main() {
