@@ -61,20 +61,21 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 		if ctx.Err() != nil {
 			return 0
 		}
+		permanent := hive.IsPermanent(err)
 		p.mu.Lock()
 		q.c.Attempts++
 		backoff := min(time.Duration(1<<min(q.c.Attempts, 20))*100*time.Millisecond, p.cfg.Commit.RetryMax)
-		if hive.IsPermanent(err) {
+		if permanent {
 			// Only an operator can fix it (a missing table, a rejected
 			// webhook); retry rarely so the fix is picked up, and say so
 			// loudly. Data keeps landing meanwhile.
 			backoff = p.cfg.Commit.RetryMax
 		}
 		q.next = time.Now().Add(backoff)
-		q.permanent = hive.IsPermanent(err)
+		q.permanent = permanent
 		p.mu.Unlock()
 		p.m.commitFailures.Inc()
-		if hive.IsPermanent(err) {
+		if permanent {
 			p.log.Error("partition commit needs an operator; retrying", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
 		} else {
 			p.log.Warn("partition commit failed, will retry", "hive_partition", q.c.Partition, "attempt", q.c.Attempts, "backoff", backoff, "err", err)
