@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"sync"
+	"unsafe"
 )
 
 // The fast path. It handles the common record: an object from the first
@@ -12,7 +13,8 @@ import (
 // deep.
 //
 // It first marks every '"', '\\' and control character, 64 bytes to a
-// word of bits, with no branches (marks). Then it walks the grammar
+// word of bits, with no branches (marks; with AVX2 where the CPU has it,
+// see marks_amd64.s). Then it walks the grammar
 // (walk), reading the marks in order: a string's opening quote is the next
 // mark, and its closing quote must be the one after, but for escapes.
 // Finding a string's end costs a count of trailing zeros; the exact path's
@@ -78,6 +80,18 @@ func marks(b []byte, m []uint64) {
 		m[0] = tailMarks(b) | 1<<(n-1)
 		return
 	}
+	if haveSIMD {
+		marksSIMD(unsafe.SliceData(b), n, unsafe.SliceData(m))
+		m[nb-1] |= 1 << ((n - 1) % 64)
+		return
+	}
+	marksSWAR(b, m)
+}
+
+// marksSWAR is marks for len(b) >= 64, a word at a time.
+func marksSWAR(b []byte, m []uint64) {
+	n := len(b)
+	nb := len(m) - 1
 	k := 0
 	for ; k+1 < nb; k++ {
 		m[k] = blockMarks(b, 64*k)

@@ -60,3 +60,14 @@ func FuzzUnquote(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMarks compares the SIMD marks with the word-at-a-time ones.
+func FuzzMarks(f *testing.F) {
+	for _, rec := range genRecords(20, 1) {
+		f.Add(rec)
+	}
+	f.Add([]byte(`{"a":"\u0001\"\\ \x1f\x20\x7f\x80\xff"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkMarks(t, b)
+	})
+}
