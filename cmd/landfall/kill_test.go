@@ -1,26 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 
-	"github.com/landfall/landfall/cmd/landfall/loggen"
-	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/state"
-	"github.com/landfall/landfall/writer/fsys"
 )
 
 // TestKill9 runs the real binary against Kafka (kfake on loopback) and etcd
@@ -58,53 +50,7 @@ watermark: {out_of_orderness: 1m}
 		t.Fatal(err)
 	}
 
-	prod, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	produced, malformed := map[string]bool{}, map[string]bool{}
-	var mu sync.Mutex
-	produce := func(g *loggen.Generator, n int, et time.Time) (time.Time, error) {
-		recs := make([]*kgo.Record, n)
-		ids := make([]string, n)
-		bad := make([]bool, n)
-		for i := range recs {
-			v, kind := g.Next(nil, et)
-			recs[i] = &kgo.Record{Topic: "logs", Value: v}
-			ids[i], bad[i] = fmt.Sprint(g.Seq()), kind == loggen.Malformed
-			et = et.Add(time.Second)
-		}
-		if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-			return et, err
-		}
-		mu.Lock()
-		for i, id := range ids {
-			produced[id], malformed[id] = true, bad[i]
-		}
-		mu.Unlock()
-		return et, nil
-	}
-
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var perr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		g := loggen.New(9)
-		et := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-				if et, perr = produce(g, 300, et); perr != nil {
-					return
-				}
-			}
-		}
-	}()
+	feed := startFeed(t, cluster, 9)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	logs := filepath.Join(t.TempDir(), "landfall.log")
@@ -130,42 +76,11 @@ watermark: {out_of_orderness: 1m}
 		}
 		_ = cmd.Wait()
 	}
-	close(stop)
-	wg.Wait()
-	if perr != nil {
-		t.Fatal(perr)
-	}
+	feed.finish(t)
 
 	// A last process drains the topic and stops gracefully.
 	cmd := start()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.URL()}, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	want := int64(len(produced))
-	deadline := time.Now().Add(90 * time.Second)
-	var got int64
-	for time.Now().Before(deadline) {
-		resp, err := cli.Get(context.Background(), "/landfall/kill9/checkpoint")
-		if err == nil && len(resp.Kvs) == 1 {
-			cp, err := state.Decode(resp.Kvs[0].Value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = 0
-			for _, o := range cp.Offsets {
-				got += o
-			}
-			if got >= want {
-				break
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if got < want {
-		t.Fatalf("the last process consumed %d of %d records in 90s; log: %s", got, want, logs)
-	}
+	feed.waitConsumed(t, etcd.URL(), "kill9", 90*time.Second)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -174,21 +89,8 @@ watermark: {out_of_orderness: 1m}
 		t.Fatalf("graceful stop: %v\n%s", err, tail(b, 3000))
 	}
 
-	lfs, err := fsys.NewLocal(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb, err := committest.Read(lfs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if probs := tb.Check(produced, malformed); len(probs) > 0 {
-		for _, p := range probs {
-			t.Error(p)
-		}
-		t.FailNow()
-	}
-	t.Logf("%d kill -9 restarts; %d records produced, each found exactly once in %d files (%d invalid)", kills, len(produced), tb.Files, len(tb.Invalid))
+	tb := feed.check(t, table)
+	t.Logf("%d kill -9 restarts; %d records produced, each found exactly once in %d files (%d invalid)", kills, len(feed.produced), tb.Files, len(tb.Invalid))
 }
 
 func tail(b []byte, n int) []byte {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 	_ "time/tzdata" // partition time zones must not depend on the host's zoneinfo
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/landfall/landfall/committer"
@@ -91,17 +93,33 @@ func newLogger(w *os.File, level string) *slog.Logger {
 }
 
 // run wires the real clients and runs the pipeline until ctx is done.
-// started, if set, receives the pipeline once it owns the logid.
+// started, if set, receives the pipeline each time it owns the logid.
+//
+// A pipeline that fails once it has run (a DataNode lost mid-write, a
+// Kafka or etcd error that outlasts the clients' retries) is started again
+// in this process after a backoff, from the last durable checkpoint: the
+// recovery a crash gets, without waiting for a supervisor. Errors before
+// the first start owns the logid (configuration, a table that doesn't
+// match, a service that can't be reached) end run, and so does a lost
+// ownership: another process owns the logid now.
 func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started func(*committer.Pipeline)) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	outer := prometheus.NewRegistry()
+	outer.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	restarts := prometheus.NewCounter(prometheus.CounterOpts{Name: "landfall_restarts_total",
+		Help: "Pipeline restarts in this process after a failure, each from the last durable checkpoint."})
+	outer.MustRegister(restarts)
+	// Each attempt registers its metrics afresh; the endpoint serves the
+	// current attempt's beside the process's.
+	var current atomic.Pointer[prometheus.Registry]
+	current.Store(prometheus.NewRegistry())
 	if cfg.Metrics.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
+		g := prometheus.Gatherers{outer, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return current.Load().Gather() })}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
@@ -117,13 +135,59 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		defer e.Close()
 		endpoints = []string{e.URL()}
 	}
+
+	ran := false
+	backoff := restartBackoff
+	for {
+		reg := prometheus.NewRegistry()
+		current.Store(reg)
+		t0 := time.Now()
+		err := runOnce(ctx, cfg, endpoints, reg, log, func(p *committer.Pipeline) {
+			ran = true
+			if started != nil {
+				started(p)
+			}
+		})
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return nil
+		}
+		if err == nil || !ran || errors.Is(err, state.ErrNotOwner) {
+			return err
+		}
+		if time.Since(t0) > time.Minute {
+			backoff = restartBackoff
+		}
+		restarts.Inc()
+		log.Error("pipeline failed; restarting from the last checkpoint", "err", err, "after", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxRestartBackoff)
+	}
+}
+
+// restartBackoff is the first wait before an in-process restart; it
+// doubles up to maxRestartBackoff while attempts keep failing within a
+// minute.
+var restartBackoff = time.Second
+
+const maxRestartBackoff = 30 * time.Second
+
+// openWarehouse opens the warehouse; tests put faults behind it.
+var openWarehouse = fsys.Open
+
+// runOnce is one attempt of run: clients, ownership, recovery and the
+// pipeline, all closed again when it returns.
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.Etcd.DialTimeout, Logger: nopZap()})
 	if err != nil {
 		return fmt.Errorf("etcd: %w", err)
 	}
 	defer cli.Close()
 
-	wfs, err := fsys.Open(cfg.Warehouse.URI)
+	wfs, err := openWarehouse(cfg.Warehouse.URI)
 	if err != nil {
 		return fmt.Errorf("warehouse.uri: %w", err)
 	}
@@ -156,9 +220,5 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	if started != nil {
 		started(p)
 	}
-	err = p.Run(ctx)
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
+	return p.Run(ctx)
 }

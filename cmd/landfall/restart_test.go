@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer/fsys"
+)
+
+// faultyFS fails every write and sync while broken is set, as an HDFS
+// whose DataNode went away does.
+type faultyFS struct {
+	fsys.FS
+	broken *atomic.Bool
+}
+
+type faultyFile struct {
+	fsys.File
+	broken *atomic.Bool
+}
+
+var errInjected = errors.New("injected: connection refused")
+
+func (f faultyFS) Create(name string) (fsys.File, error) {
+	fl, err := f.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return faultyFile{fl, f.broken}, nil
+}
+
+func (f faultyFile) Write(b []byte) (int, error) {
+	if f.broken.Load() {
+		return 0, errInjected
+	}
+	return f.File.Write(b)
+}
+
+func (f faultyFile) Sync() error {
+	if f.broken.Load() {
+		return errInjected
+	}
+	return f.File.Sync()
+}
+
+// TestRestartAfterWarehouseFaults: the warehouse fails every write for a
+// moment, five times, while records flow. Each time the pipeline fails,
+// and run starts it again in the same process from the last checkpoint,
+// without returning; at the end every record is read back exactly once.
+func TestRestartAfterWarehouseFaults(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	etcd, err := state.StartEmbedded(t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer etcd.Close()
+	table := t.TempDir()
+	cfg, err := committer.ParseConfig(fmt.Appendf(nil, `
+logid: restart
+kafka: {brokers: [%s], topic: logs, fetch_max_bytes: 262144}
+etcd: {endpoints: [%s], lease_ttl: 2s}
+warehouse: {uri: "file://%s"}
+format: {name: text, compression: zstd}
+event_time: {field: ts, max_future: 87600h}
+checkpoint: {interval: 100ms}
+watermark: {out_of_orderness: 1m}
+`, cluster.ListenAddrs()[0], etcd.URL(), table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var broken atomic.Bool
+	openWarehouse = func(uri string) (fsys.FS, error) {
+		f, err := fsys.Open(uri)
+		return faultyFS{f, &broken}, err
+	}
+	restartBackoff = 50 * time.Millisecond
+	defer func() { openWarehouse, restartBackoff = fsys.Open, time.Second }()
+
+	feed := startFeed(t, cluster, 11)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var starts atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*committer.Pipeline) { starts.Add(1) })
+	}()
+	waitStarts := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for starts.Load() < n {
+			select {
+			case err := <-done:
+				t.Fatalf("run returned after %d starts: %v", starts.Load(), err)
+			case <-time.After(10 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d starts in 30s, want %d", starts.Load(), n)
+			}
+		}
+	}
+	const faults = 5
+	for i := 1; i <= faults; i++ {
+		waitStarts(int64(i))
+		time.Sleep(400 * time.Millisecond) // records flow, checkpoints land
+		broken.Store(true)
+		time.Sleep(150 * time.Millisecond)
+		broken.Store(false)
+	}
+	waitStarts(faults + 1)
+	feed.finish(t)
+	feed.waitConsumed(t, etcd.URL(), "restart", 60*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	tb := feed.check(t, table)
+	t.Logf("%d starts in one run call; %d records produced, each found exactly once in %d files (%d invalid)",
+		starts.Load(), len(feed.produced), tb.Files, len(tb.Invalid))
+}
