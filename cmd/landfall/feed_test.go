@@ -18,6 +18,23 @@ import (
 	"github.com/landfall/landfall/writer/fsys"
 )
 
+// services starts a kfake cluster with a 4-partition topic "logs" and an
+// embedded etcd, both stopped when the test ends.
+func services(t *testing.T) (*kfake.Cluster, *state.Embedded) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	etcd, err := state.StartEmbedded(t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { etcd.Close() })
+	return cluster, etcd
+}
+
 // feed produces generated log records with unique ids into topic "logs" of
 // a kfake cluster, 300 every 20 ms, until stopped, and remembers which
 // Kafka acknowledged.

@@ -9,10 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/landfall/landfall/state"
 )
 
 // TestKill9 runs the real binary against Kafka (kfake on loopback) and etcd
@@ -24,16 +20,7 @@ func TestKill9(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "logs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	etcd, err := state.StartEmbedded(t.TempDir(), 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer etcd.Close()
+	cluster, etcd := services(t)
 	table := t.TempDir()
 	cfgPath := filepath.Join(t.TempDir(), "landfall.yaml")
 	cfg := fmt.Sprintf(`

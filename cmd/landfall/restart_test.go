@@ -10,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/landfall/landfall/committer"
-	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -58,16 +55,7 @@ func (f faultyFile) Sync() error {
 // and run starts it again in the same process from the last checkpoint,
 // without returning; at the end every record is read back exactly once.
 func TestRestartAfterWarehouseFaults(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "logs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	etcd, err := state.StartEmbedded(t.TempDir(), 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer etcd.Close()
+	cluster, etcd := services(t)
 	table := t.TempDir()
 	cfg, err := committer.ParseConfig(fmt.Appendf(nil, `
 logid: restart
