@@ -34,6 +34,9 @@ func TestOwnershipAndFencing(t *testing.T) {
 	if err := a.Save(ctx, &Checkpoint{Seq: 1, Offsets: map[int32]int64{0: 10}}); err != nil {
 		t.Fatal(err)
 	}
+	if own, err := a.Owner(ctx); err != nil || !own {
+		t.Fatalf("owner's Owner() = %v, %v", own, err)
+	}
 
 	// A second process waits while the first owns the logid.
 	waitCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -53,6 +56,12 @@ func TestOwnershipAndFencing(t *testing.T) {
 	defer b.Close()
 	if err := a.Save(ctx, &Checkpoint{Seq: 99}); !errors.Is(err, ErrNotOwner) {
 		t.Fatalf("zombie Save: %v, want ErrNotOwner", err)
+	}
+	if own, err := a.Owner(ctx); err != nil || own {
+		t.Fatalf("zombie's Owner() = %v, %v", own, err)
+	}
+	if own, err := b.Owner(ctx); err != nil || !own {
+		t.Fatalf("successor's Owner() = %v, %v", own, err)
 	}
 	cp, err := b.Load(ctx)
 	if err != nil || cp.Seq != 1 || cp.Offsets[0] != 10 {

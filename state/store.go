@@ -94,6 +94,17 @@ func (s *Store) Save(ctx context.Context, cp *Checkpoint) error {
 	return nil
 }
 
+// Owner asks etcd whether this process still owns the logid. A process
+// can lose it without Done being closed yet: frozen past its lease, it
+// finds out only at its next keep-alive.
+func (s *Store) Owner(ctx context.Context) (bool, error) {
+	resp, err := s.cli.Txn(ctx).If(s.mutex.IsOwner()).Commit()
+	if err != nil {
+		return false, fmt.Errorf("state: check ownership: %w", err)
+	}
+	return resp.Succeeded, nil
+}
+
 // Done is closed when ownership is lost (the lease could not be kept alive).
 func (s *Store) Done() <-chan struct{} { return s.session.Done() }
 

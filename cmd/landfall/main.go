@@ -220,5 +220,16 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, reg
 	if started != nil {
 		started(p)
 	}
-	return p.Run(ctx)
+	err = p.Run(ctx)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, state.ErrNotOwner) {
+		// A zombie's first sign may be anything (its files swept away by
+		// the new owner's recovery): ask etcd before restarting.
+		octx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		own, oerr := store.Owner(octx)
+		cancel()
+		if oerr == nil && !own {
+			return fmt.Errorf("lost ownership (the run failed with: %v): %w", err, state.ErrNotOwner)
+		}
+	}
+	return err
 }
