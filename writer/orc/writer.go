@@ -314,6 +314,18 @@ func (w *Writer) Close(meta map[string]string) error {
 	return err
 }
 
+// Discard abandons the file without finishing it (writer.Discarder): its
+// buffers leave the format's budget, and a reclaim no longer flushes its
+// stripes into a file nobody will read.
+func (w *Writer) Discard() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	if w.mem != nil {
+		w.mem.unregister(w)
+	}
+}
+
 func (w *Writer) closeLocked(meta map[string]string) error {
 	if w.closed {
 		return errClosed

@@ -418,6 +418,43 @@ func TestMemoryBudgetHolds(t *testing.T) {
 	}
 }
 
+// TestDiscardLeavesBudget: files abandoned unfinished (a failed run's)
+// give their bytes back.
+func TestDiscardLeavesBudget(t *testing.T) {
+	schema, err := ParseSchema(logSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFormat(schema, WithMemoryBudget(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg := newLogGen(2)
+	encs := make([]writer.Encoder, 10)
+	for i := range encs {
+		if encs[i], err = f.NewEncoder(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < 200; r++ {
+			if err := encs[i].Append(lg.next()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if f.BufferedBytes() == 0 {
+		t.Fatal("no bytes accounted after appending")
+	}
+	for _, enc := range encs[1:] {
+		enc.(writer.Discarder).Discard()
+	}
+	if err := encs[0].Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if held := f.BufferedBytes(); held != 0 {
+		t.Fatalf("%d bytes accounted after one file closed and nine discarded", held)
+	}
+}
+
 func TestWriteErrorIsSticky(t *testing.T) {
 	schema, _ := ParseSchema("struct<a:string>")
 	w, err := NewWriter(failingWriter{}, schema, WithStripeSize(4096))
