@@ -92,6 +92,22 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 	e.waitConsumed(60 * time.Second)
 	in.stop(t)
 	e.checkExactlyOnce(readTable(t, e.dir))
+	// Every crashed run's open files gave their memory back (the format is
+	// shared by all runs, as a process that restarts in place shares it).
+	waitFor(t, 5*time.Second, "the crashed runs' buffers released", func() bool { return buffered(f) == 0 })
+}
+
+// buffered is what the open files of f hold in its memory budget (not
+// what the format reserves for itself: text's zstd encoders).
+func buffered(f writer.Format) int64 {
+	switch f := f.(type) {
+	case writer.Budgeted:
+		b := f.Budget()
+		return b.InUse() - b.Reserved()
+	case interface{ BufferedBytes() int64 }:
+		return f.BufferedBytes()
+	}
+	return 0
 }
 
 func newFormat(t *testing.T, name string) writer.Format {

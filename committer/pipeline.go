@@ -389,22 +389,17 @@ func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32
 	}
 }
 
-// abandon closes the files a failed run left open, in the background since
-// a close on a broken HDFS may hang: a process that restarts the pipeline
-// in-process must not leak their handles, connections and buffers. What
-// they hold is what a crash leaves; the next run's recovery deletes or
-// publishes each by the checkpoint.
+// abandon closes the files a failed run left open, each in the background
+// since a close on a broken HDFS may hang: a process that restarts the
+// pipeline in-process must not leak their handles, connections and
+// buffers (Part.Close gives the buffers back first). What they hold is
+// what a crash leaves; the next run's recovery deletes or publishes each
+// by the checkpoint.
 func (p *Pipeline) abandon() {
-	parts := make([]*writer.Part, 0, len(p.open))
 	for _, op := range p.open {
-		parts = append(parts, op.part)
+		go op.part.Close()
 	}
 	p.open, p.last = map[string]*openPart{}, nil
-	go func() {
-		for _, pt := range parts {
-			_ = pt.Close()
-		}
-	}()
 }
 
 // consume routes one poll's records to part files.
