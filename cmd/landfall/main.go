@@ -27,6 +27,7 @@ import (
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -138,11 +139,14 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 
 	ran := false
 	backoff := restartBackoff
+	// One format for all attempts: its memory budget bounds the process,
+	// and a failed run's abandoned files give their share back to it.
+	var format writer.Format
 	for {
 		reg := prometheus.NewRegistry()
 		current.Store(reg)
 		t0 := time.Now()
-		err := runOnce(ctx, cfg, endpoints, reg, log, func(p *committer.Pipeline) {
+		err := runOnce(ctx, cfg, endpoints, &format, reg, log, func(p *committer.Pipeline) {
 			ran = true
 			if started != nil {
 				started(p)
@@ -179,8 +183,9 @@ const maxRestartBackoff = 30 * time.Second
 var openWarehouse = fsys.Open
 
 // runOnce is one attempt of run: clients, ownership, recovery and the
-// pipeline, all closed again when it returns.
-func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
+// pipeline, all closed again when it returns. It makes *format on the first
+// attempt, once the table has had its say on the schema.
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.Etcd.DialTimeout, Logger: nopZap()})
 	if err != nil {
 		return fmt.Errorf("etcd: %w", err)
@@ -197,9 +202,10 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, reg
 		return err
 	}
 	defer closeHive()
-	format, err := newFormat(cfg.Format)
-	if err != nil {
-		return err
+	if *format == nil {
+		if *format, err = newFormat(cfg.Format); err != nil {
+			return err
+		}
 	}
 
 	log.Info("acquiring ownership", "logid", cfg.LogID)
@@ -213,7 +219,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, reg
 	defer store.Close()
 	log.Info("owner", "logid", cfg.LogID)
 
-	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: format, Steps: steps, Registerer: reg, Logger: log})
+	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: *format, Steps: steps, Registerer: reg, Logger: log})
 	if err != nil {
 		return err
 	}
