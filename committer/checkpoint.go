@@ -360,7 +360,11 @@ func (p *Pipeline) finalize(ctx context.Context, j finalizeJob) error {
 	if err := p.fp(FPBeforeClose); err != nil {
 		return err
 	}
-	if err := j.part.Close(); err != nil {
+	err := j.part.Close()
+	p.mu.Lock()
+	delete(p.unclosed, j.part)
+	p.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	if err := p.fp(FPBeforeRename); err != nil {

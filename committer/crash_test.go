@@ -95,6 +95,8 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 	// Every crashed run's open files gave their memory back (the format is
 	// shared by all runs, as a process that restarts in place shares it).
 	waitFor(t, 5*time.Second, "the crashed runs' buffers released", func() bool { return buffered(f) == 0 })
+	// …and closed their files, written or rolled.
+	waitFor(t, 5*time.Second, "every file closed", func() bool { return e.openFiles.Load() == 0 })
 }
 
 // buffered is what the open files of f hold in its memory budget (not

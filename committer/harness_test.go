@@ -55,6 +55,9 @@ type env struct {
 	logid   string
 	etcd    *clientv3.Client
 	prod    *kgo.Client
+	// openFiles counts the files the pipelines created and have not
+	// closed (a leak survives a crash that a restart in-process repeats).
+	openFiles atomic.Int64
 
 	mu       sync.Mutex
 	produced map[string]loggen.Kind // id → what the generator made
@@ -186,10 +189,11 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	lfs, err := fsys.NewLocal(e.dir)
+	local, err := fsys.NewLocal(e.dir)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	lfs := countingFS{local, &e.openFiles}
 	f := o.format
 	if f == nil {
 		f, _ = writer.NewText(cfg.Format.Compression)
@@ -355,4 +359,32 @@ func (c *counter) hook(name string) error {
 		return fmt.Errorf("%w %s (hit %d)", committer.ErrCrash, name, c.at)
 	}
 	return nil
+}
+
+// countingFS counts the files created through it and not closed yet.
+type countingFS struct {
+	fsys.FS
+	open *atomic.Int64
+}
+
+type countedFile struct {
+	fsys.File
+	open   *atomic.Int64
+	closed atomic.Bool
+}
+
+func (c countingFS) Create(name string) (fsys.File, error) {
+	f, err := c.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	c.open.Add(1)
+	return &countedFile{File: f, open: c.open}, nil
+}
+
+func (f *countedFile) Close() error {
+	if !f.closed.Swap(true) {
+		f.open.Add(-1)
+	}
+	return f.File.Close()
 }

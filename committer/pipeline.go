@@ -86,6 +86,7 @@ type Pipeline struct {
 	mu       sync.Mutex
 	pending  map[string]state.PendingFile // by staging name
 	perPart  map[string]int               // pending files per partition
+	unclosed map[*writer.Part]struct{}    // created and not closed yet
 	queue    []*queued
 	wake     chan struct{}
 	fatal    chan error
@@ -140,7 +141,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		cfg: cfg, fs: o.FS, store: o.Store, format: o.Format, invalid: inv,
 		steps: o.Steps, log: o.Logger, now: o.Now, fp: o.Failpoint, kopts: o.KafkaOpts,
 		pattern: pat, token: randomToken(),
-		open: map[string]*openPart{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
+		open: map[string]*openPart{}, unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
 		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
 		wake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
@@ -389,16 +390,19 @@ func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32
 	}
 }
 
-// abandon closes the files a failed run left open, each in the background
-// since a close on a broken HDFS may hang: a process that restarts the
-// pipeline in-process must not leak their handles, connections and
-// buffers (Part.Close gives the buffers back first). What they hold is
-// what a crash leaves; the next run's recovery deletes or publishes each
-// by the checkpoint.
+// abandon closes the files a failed run left open (being written, or
+// rolled and not closed yet), each in the background since a close on a
+// broken HDFS may hang: a process that restarts the pipeline in-process
+// must not leak their handles, connections and buffers (Part.Close gives
+// the buffers back first). What they hold is what a crash leaves; the
+// next run's recovery deletes or publishes each by the checkpoint.
 func (p *Pipeline) abandon() {
-	for _, op := range p.open {
-		go op.part.Close()
+	p.mu.Lock()
+	for part := range p.unclosed {
+		go part.Close()
 	}
+	clear(p.unclosed)
+	p.mu.Unlock()
 	p.open, p.last = map[string]*openPart{}, nil
 }
 
@@ -577,7 +581,14 @@ func (p *Pipeline) route(ms int64) (*openPart, error) {
 func (p *Pipeline) newPart(f writer.Format) (*writer.Part, error) {
 	p.fileSeq++
 	name := path.Join(p.staging(), fmt.Sprintf("%s-%06d%s", p.token, p.fileSeq, f.Ext()))
-	return writer.Create(p.fs, f, name)
+	part, err := writer.Create(p.fs, f, name)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.unclosed[part] = struct{}{}
+	p.mu.Unlock()
+	return part, nil
 }
 
 // reject sends a record to the invalid-record sink: a hidden _invalid/ area
