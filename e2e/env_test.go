@@ -6,9 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/landfall/landfall/internal/testenv"
 )
 
 // endpoint returns the address a service script exported (see
@@ -22,21 +23,11 @@ func endpoint(t *testing.T, name string) string {
 	return v
 }
 
-// repoRoot is the module root, found from this file's location.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the e2e package source")
-	}
-	return filepath.Dir(filepath.Dir(file))
-}
-
 // service runs e2e/services/<name>.sh with args (restart, restart-datanode,
 // …), for fault injection.
 func service(t *testing.T, name string, args ...string) {
 	t.Helper()
-	script := filepath.Join(repoRoot(t), "e2e", "services", name+".sh")
+	script := filepath.Join(testenv.RepoRoot(t), "e2e", "services", name+".sh")
 	cmd := exec.Command("bash", append([]string{script}, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
 )
@@ -256,7 +257,7 @@ func (tb *table) createFromDDL() {
 		t.Fatal(err)
 	}
 	t0 := time.Now()
-	out, err = exec.Command("bash", filepath.Join(repoRoot(t), "e2e", "hiveql", "run.sh"), endpoint(t, "LANDFALL_E2E_HMS"), sql).CombinedOutput()
+	out, err = exec.Command("bash", filepath.Join(testenv.RepoRoot(t), "e2e", "hiveql", "run.sh"), endpoint(t, "LANDFALL_E2E_HMS"), sql).CombinedOutput()
 	if err != nil {
 		t.Fatalf("hive could not run the statement landfall hive ddl printed: %v\n%s", err, out)
 	}

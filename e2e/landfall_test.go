@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
+	"github.com/landfall/landfall/internal/testenv"
 )
 
 var (
@@ -159,7 +160,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	// its on-time records, so its break timeout (15 × 1s) must outlast the
 	// stalls it injects; stream breaks have their own test below.
 	tb := newTable(t, 4, tableConfig{format: format, idle: 15})
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	watch := tb.watchSuccess(ctx, time.Second)

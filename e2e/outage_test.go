@@ -21,6 +21,7 @@ import (
 	hms "github.com/beltran/gohive/hive_metastore"
 
 	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/internal/testenv"
 )
 
 // hookReceiver is the test webhook, a scheduler's stand-in: it counts the
@@ -195,7 +196,7 @@ func TestLandfallMetastoreOutage(t *testing.T) {
 		gap    = 9 * time.Hour
 		late   = 6 * time.Hour // loggen's late records are 2–6 h behind
 	)
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	hook := newHookReceiver(t)
 	tb := newTable(t, 2, tableConfig{format: "orc", metastore: true, ddl: true, webhook: hook.srv.URL + "/landfall", idle: 3})
 	hook.setTable(tb)

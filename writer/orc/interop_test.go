@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -21,25 +22,8 @@ import (
 // missing tool fails the test, because skipping would hide exactly the
 // incompatibilities these tests exist to find.
 
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("orc tests: go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
-
 func orcToolsJar(t testing.TB) string {
-	matches, _ := filepath.Glob(filepath.Join(repoRoot(t), ".cache", "orc-tools", "orc-tools-*-uber.jar"))
+	matches, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(t), ".cache", "orc-tools", "orc-tools-*-uber.jar"))
 	if len(matches) == 0 {
 		t.Fatal("Apache ORC tools jar not found under .cache/orc-tools: run `make test-deps`")
 	}

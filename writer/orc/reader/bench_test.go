@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/landfall/landfall/internal/testenv"
 )
 
 // BenchmarkDecode measures batch decoding throughput in rows per second:
@@ -15,7 +17,7 @@ import (
 func BenchmarkDecode(b *testing.B) {
 	for _, name := range []string{"demo-12-zlib.orc", "TestOrcFile.testSeek.orc", "TestVectorOrcFile.testZstd.0.12.orc"} {
 		b.Run(name, func(b *testing.B) {
-			data, err := os.ReadFile(filepath.Join(testdataDir(b), name))
+			data, err := os.ReadFile(filepath.Join(testenv.SharedORC(b), name))
 			if err != nil {
 				b.Fatal(err)
 			}

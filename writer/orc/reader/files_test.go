@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -193,8 +194,8 @@ func readStats(t testing.TB, f *File) ([]colStats, uint64) {
 // TestStatistics reads every readable file and checks the decoded values
 // against the column statistics of the footer.
 func TestStatistics(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(testdataDir(t), "*.orc"))
-	files = append(files, filepath.Join(testdataDir(t), "encrypted", "sample1.orc"), filepath.Join(testdataDir(t), "encrypted", "sample2.orc"))
+	files, _ := filepath.Glob(filepath.Join(testenv.SharedORC(t), "*.orc"))
+	files = append(files, filepath.Join(testenv.SharedORC(t), "encrypted", "sample1.orc"), filepath.Join(testenv.SharedORC(t), "encrypted", "sample2.orc"))
 	skip := map[string]string{
 		"zero.orc":        "not an ORC file",
 		"version1999.orc": "future version",
@@ -208,7 +209,7 @@ func TestStatistics(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			rel, _ := filepath.Rel(testdataDir(t), path)
+			rel, _ := filepath.Rel(testenv.SharedORC(t), path)
 			f := openFile(t, rel)
 			acc, rows := readStats(t, f)
 			if rows != f.NumRows() {
@@ -389,7 +390,7 @@ func TestBadFiles(t *testing.T) {
 		"corrupt/negative_dict_entry_lengths.orc":          spec.ErrCorrupt,
 		"corrupt/stripe_footer_bad_column_encodings.orc":   spec.ErrCorrupt,
 	} {
-		b, err := os.ReadFile(filepath.Join(testdataDir(t), name))
+		b, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), name))
 		if err != nil {
 			t.Fatal(err)
 		}

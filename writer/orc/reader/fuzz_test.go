@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -15,7 +16,7 @@ import (
 func FuzzRead(f *testing.F) {
 	// The small shared files are the seeds; testdata/fuzz/FuzzRead holds
 	// truncated and mutated ones and what fuzzing found interesting.
-	dir := testdataDir(f)
+	dir := testenv.SharedORC(f)
 	for _, name := range []string{
 		"TestOrcFile.test1.orc", "TestOrcFile.testTimestamp.orc", "TestOrcFile.testStringAndBinaryStatistics.orc",
 		"TestOrcFile.testStripeLevelStats.orc", "TestOrcFile.testSargSkipPickupGroupWithoutIndexCPlusPlus.orc",
@@ -46,7 +47,7 @@ func FuzzRead(f *testing.F) {
 // FuzzLZOChunk feeds arbitrary chunks to the LZO1X size search: it must
 // end in a prefix of the buffer or an error, whatever the input.
 func FuzzLZOChunk(f *testing.F) {
-	b, err := os.ReadFile(filepath.Join(testdataDir(f), "TestVectorOrcFile.testLzo.orc"))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedORC(f), "TestVectorOrcFile.testLzo.orc"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -25,7 +26,7 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 
 func TestOpenReadsTailOnce(t *testing.T) {
 	for _, name := range []string{"TestOrcFile.test1.orc", "demo-12-zlib.orc", "TestOrcFile.testSeek.orc"} {
-		b, err := os.ReadFile(filepath.Join(testdataDir(t), name))
+		b, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +41,7 @@ func TestOpenReadsTailOnce(t *testing.T) {
 		f.Close()
 	}
 	// A footer larger than the first read needs exactly one more.
-	b, err := os.ReadFile(filepath.Join(testdataDir(t), "TestOrcFile.metaData.orc"))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), "TestOrcFile.metaData.orc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestProjection(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(testdataDir(t), "TestOrcFile.testSeek.orc"))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), "TestOrcFile.testSeek.orc"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func TestLimits(t *testing.T) {
 		t.Errorf("element limit: %v", err)
 	}
 	// Truncated files fail cleanly at every length.
-	small, err := os.ReadFile(filepath.Join(testdataDir(t), "TestOrcFile.test1.orc"))
+	small, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), "TestOrcFile.test1.orc"))
 	if err != nil {
 		t.Fatal(err)
 	}

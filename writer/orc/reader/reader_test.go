@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
 func openFile(t testing.TB, name string, opts ...Option) *File {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testdataDir(t), name))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedORC(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +161,7 @@ func compareValue(t *Type, exp, got any) error {
 // TestExpected reads every file that has an expected-output file and
 // compares every row.
 func TestExpected(t *testing.T) {
-	dir := testdataDir(t)
+	dir := testenv.SharedORC(t)
 	expected, err := filepath.Glob(filepath.Join(dir, "expected", "*.jsn.gz"))
 	if err != nil || len(expected) < 26 {
 		t.Fatalf("found %d expected files in %s (%v), want 26", len(expected), dir, err)

@@ -9,27 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-)
 
-// testdataDir finds the shared ORC test files: ../shared/testdata/orc
-// relative to the repository root (the directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "testdata", "orc")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/landfall/landfall/internal/testenv"
+)
 
 func sampleFooter() *Footer {
 	return &Footer{
@@ -250,7 +232,7 @@ func TestDecompressRejectsOversizedChunks(t *testing.T) {
 // TestSharedFileTails parses the postscript and footer of every shared test
 // file, which were written by ORC Java and C++ over many versions.
 func TestSharedFileTails(t *testing.T) {
-	dir := testdataDir(t)
+	dir := testenv.SharedORC(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.orc"))
 	if len(files) < 40 {
 		t.Fatalf("found %d test files in %s, want the 41 of MANIFEST.md", len(files), dir)
