@@ -253,14 +253,7 @@ func (in *instance) crashed(t *testing.T, within time.Duration) error {
 // checkpoint reads the durable checkpoint.
 func (e *env) checkpoint() *state.Checkpoint {
 	e.t.Helper()
-	resp, err := e.etcd.Get(context.Background(), "/landfall/"+e.logid+"/checkpoint")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if len(resp.Kvs) == 0 {
-		return nil
-	}
-	cp, err := state.Decode(resp.Kvs[0].Value)
+	cp, err := state.Peek(context.Background(), e.etcd, e.logid)
 	if err != nil {
 		e.t.Fatal(err)
 	}

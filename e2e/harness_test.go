@@ -410,14 +410,7 @@ func (tb *table) endOffsets() (map[int32]int64, error) {
 func (tb *table) checkpoint() (*state.Checkpoint, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := tb.etcd.Get(ctx, "/landfall/"+tb.logid+"/checkpoint")
-	if err != nil {
-		return nil, err
-	}
-	if len(resp.Kvs) == 0 {
-		return nil, nil
-	}
-	return state.Decode(resp.Kvs[0].Value)
+	return state.Peek(ctx, tb.etcd, tb.logid)
 }
 
 // waitDrained waits until the durable checkpoint has consumed everything in

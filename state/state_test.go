@@ -67,6 +67,13 @@ func TestOwnershipAndFencing(t *testing.T) {
 	if err != nil || cp.Seq != 1 || cp.Offsets[0] != 10 {
 		t.Fatalf("successor sees %+v, %v", cp, err)
 	}
+	// Anyone may read it without owning the logid.
+	if cp, err := Peek(ctx, cli, "logs"); err != nil || cp == nil || cp.Seq != 1 {
+		t.Fatalf("Peek = %+v, %v", cp, err)
+	}
+	if cp, err := Peek(ctx, cli, "logs", WithPrefix("/elsewhere")); err != nil || cp != nil {
+		t.Fatalf("Peek under another prefix = %+v, %v; want none", cp, err)
+	}
 }
 
 func TestDecodeRejectsBadState(t *testing.T) {

@@ -68,7 +68,21 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 
 // Load returns the last durable checkpoint, or nil if there is none.
 func (s *Store) Load(ctx context.Context) (*Checkpoint, error) {
-	resp, err := s.cli.Get(ctx, s.key)
+	return load(ctx, s.cli, s.key)
+}
+
+// Peek returns logid's last durable checkpoint, or nil if there is none,
+// without taking ownership: for monitoring, tools and tests.
+func Peek(ctx context.Context, cli *clientv3.Client, logid string, opts ...Option) (*Checkpoint, error) {
+	o := options{prefix: "/landfall"}
+	for _, f := range opts {
+		f(&o)
+	}
+	return load(ctx, cli, path.Join(o.prefix, logid, "checkpoint"))
+}
+
+func load(ctx context.Context, cli *clientv3.Client, key string) (*Checkpoint, error) {
+	resp, err := cli.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("state: load checkpoint: %w", err)
 	}

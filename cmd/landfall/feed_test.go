@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -118,12 +119,11 @@ func (f *feed) waitConsumed(t *testing.T, etcdURL, logid string, within time.Dur
 	deadline := time.Now().Add(within)
 	var got int64
 	for time.Now().Before(deadline) {
-		resp, err := cli.Get(context.Background(), "/landfall/"+logid+"/checkpoint")
-		if err == nil && len(resp.Kvs) == 1 {
-			cp, err := state.Decode(resp.Kvs[0].Value)
-			if err != nil {
-				t.Fatal(err)
-			}
+		cp, err := state.Peek(context.Background(), cli, logid)
+		if errors.Is(err, state.ErrCorrupt) {
+			t.Fatal(err)
+		}
+		if cp != nil {
 			got = 0
 			for _, o := range cp.Offsets {
 				got += o
