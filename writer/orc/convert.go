@@ -165,14 +165,7 @@ func (cv *converter) append(c *column, v *jsonValue) error {
 		}
 		c.floats = append(c.floats, f)
 	case spec.TypeString, spec.TypeVarchar, spec.TypeChar:
-		b := cv.text(v)
-		switch c.t.Kind {
-		case spec.TypeVarchar:
-			b = truncateChars(b, c.t.MaxLength)
-		case spec.TypeChar:
-			b = padChars(truncateChars(b, c.t.MaxLength), c.t.MaxLength, &cv.buf)
-		}
-		c.str.add(b)
+		c.str.add(cv.fit(c, cv.text(v)))
 	case spec.TypeBinary:
 		if v.Type() != fastjson.TypeString {
 			return cv.fail(c, "base64 string", v)
@@ -287,17 +280,23 @@ func (cv *converter) append(c *column, v *jsonValue) error {
 	return nil
 }
 
+// fit shapes a string for its column: varchar(n) truncated to n
+// characters, char(n) also padded to n.
+func (cv *converter) fit(c *column, b []byte) []byte {
+	switch c.t.Kind {
+	case spec.TypeVarchar:
+		return truncateChars(b, c.t.MaxLength)
+	case spec.TypeChar:
+		return padChars(truncateChars(b, c.t.MaxLength), c.t.MaxLength, &cv.buf)
+	}
+	return b
+}
+
 // appendKey converts a map key, which JSON always spells as a string.
 func (cv *converter) appendKey(c *column, k []byte) error {
 	switch c.t.Kind {
 	case spec.TypeString, spec.TypeVarchar, spec.TypeChar:
-		switch c.t.Kind {
-		case spec.TypeVarchar:
-			k = truncateChars(k, c.t.MaxLength)
-		case spec.TypeChar:
-			k = padChars(truncateChars(k, c.t.MaxLength), c.t.MaxLength, &cv.buf)
-		}
-		c.str.add(k)
+		c.str.add(cv.fit(c, k))
 		c.present = append(c.present, true)
 		return nil
 	}
