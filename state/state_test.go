@@ -104,3 +104,64 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
+
+// TestStandbyOutlivesItsLease: a process waiting for ownership whose lease
+// dies while it waits (an etcd restart, a long pause) keeps waiting with a
+// new one and takes over when the owner leaves.
+func TestStandbyOutlivesItsLease(t *testing.T) {
+	e, err := StartEmbedded(t.TempDir(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL()}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	a, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type opened struct {
+		s   *Store
+		err error
+	}
+	got := make(chan opened, 1)
+	go func() {
+		s, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
+		got <- opened{s, err}
+	}()
+	// The standby's waiter key appears; revoke its lease behind its back.
+	var waiter int64
+	for waiter == 0 {
+		resp, err := cli.Get(ctx, "/landfall/logs/owner/", clientv3.WithPrefix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range resp.Kvs {
+			if kv.Lease != int64(a.session.Lease()) {
+				waiter = kv.Lease
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := cli.Revoke(ctx, clientv3.LeaseID(waiter)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o := <-got
+	if o.err != nil {
+		t.Fatalf("the standby gave up: %v", o.err)
+	}
+	defer o.s.Close()
+	if own, err := o.s.Owner(ctx); err != nil || !own {
+		t.Fatalf("the standby's Owner() = %v, %v after the owner left", own, err)
+	}
+}

@@ -52,18 +52,25 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		ttl = 1
 	}
 	base := path.Join(o.prefix, logid)
-	// The session outlives ctx on purpose: a graceful stop cancels ctx and
-	// still needs ownership for its final checkpoint. Close ends it.
-	sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
-	if err != nil {
-		return nil, fmt.Errorf("state: open session: %w", err)
-	}
-	m := concurrency.NewMutex(sess, base+"/owner")
-	if err := m.Lock(ctx); err != nil {
+	for {
+		// The session outlives ctx on purpose: a graceful stop cancels ctx
+		// and still needs ownership for its final checkpoint. Close ends it.
+		sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
+		if err != nil {
+			return nil, fmt.Errorf("state: open session: %w", err)
+		}
+		m := concurrency.NewMutex(sess, base+"/owner")
+		err = m.Lock(ctx)
+		if err == nil {
+			return &Store{cli: cli, session: sess, mutex: m, key: base + "/checkpoint"}, nil
+		}
 		sess.Close()
-		return nil, fmt.Errorf("state: acquire ownership of %s: %w", logid, err)
+		// A standby may wait for hours; its lease can die meanwhile (etcd
+		// restarted, the process paused). Then it waits again, anew.
+		if ctx.Err() != nil || !errors.Is(err, concurrency.ErrSessionExpired) {
+			return nil, fmt.Errorf("state: acquire ownership of %s: %w", logid, err)
+		}
 	}
-	return &Store{cli: cli, session: sess, mutex: m, key: base + "/checkpoint"}, nil
 }
 
 // Load returns the last durable checkpoint, or nil if there is none.
