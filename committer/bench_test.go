@@ -3,6 +3,7 @@ package committer_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/writer"
-	"github.com/landfall/landfall/writer/fsys"
 )
 
 // BenchmarkPipeline measures the whole pipeline (consume, parse, route,
@@ -47,20 +47,13 @@ func BenchmarkPipeline(b *testing.B) {
 
 func benchPipeline(b *testing.B, codec kgo.CompressionCodec) {
 	const n = 400_000
-	t := &testing.T{}
-	e := newEnv(t, 4)
-	e.t = t
-	// t is not a running test, so its cleanups never run: close the
-	// cluster (which holds the data set) and clients here, or each
-	// sub-benchmark's would stay in memory and weigh on the next.
-	defer func() {
-		e.prod.Close()
-		e.etcd.Close()
-		e.cluster.Close()
-	}()
+	// Each sub-benchmark's cleanups close its cluster (which holds the
+	// data set), so it does not weigh on the next.
+	e := newEnv(b, 4)
 	// The warehouse goes to tmpfs where there is one: this machine's disk
 	// takes buffered writes at ~260 MB/s, which would measure the VM, not
-	// landfall. LANDFALL_BENCH_DIR overrides.
+	// landfall. LANDFALL_BENCH_WAREHOUSE overrides it with a directory or an
+	// hdfs://host:port/dir URI (make bench-hdfs).
 	if d := benchDir(b); d != "" {
 		e.dir = d
 	}
@@ -131,9 +124,12 @@ func kafkaOpts(e *env) []kgo.Opt {
 // consumeWrite consumes the data and writes every record, unparsed, to one
 // text part file per Kafka partition in the benchmark's directory.
 func consumeWrite(b *testing.B, e *env, n, run int) {
-	lfs, err := fsys.NewLocal(e.dir)
+	lfs, err := e.fs()
 	if err != nil {
 		b.Fatal(err)
+	}
+	if c, ok := lfs.(io.Closer); ok {
+		defer c.Close()
 	}
 	f, _ := writer.NewText("none")
 	parts := map[int32]*writer.Part{}
@@ -211,7 +207,11 @@ func runPipeline(b *testing.B, e *env, n, run int) time.Duration {
 }
 
 func benchDir(b *testing.B) string {
-	base := os.Getenv("LANDFALL_BENCH_DIR")
+	base := os.Getenv("LANDFALL_BENCH_WAREHOUSE")
+	if strings.HasPrefix(base, "hdfs://") {
+		// Each sub-benchmark its own directory; left in HDFS for a look.
+		return fmt.Sprintf("%s/landfall-bench-%d", strings.TrimSuffix(base, "/"), time.Now().UnixNano())
+	}
 	if base == "" {
 		if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
 			base = "/dev/shm"

@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 // env is one test's world: a Kafka topic, a warehouse directory, and a logid
 // in the shared etcd.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *kfake.Cluster
 	topic   string
 	dir     string
@@ -64,7 +64,7 @@ type env struct {
 	gen      *loggen.Generator
 }
 
-func newEnv(t *testing.T, partitions int32) *env {
+func newEnv(t testing.TB, partitions int32) *env {
 	t.Helper()
 	topic := "logs"
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
@@ -84,17 +84,28 @@ func newEnv(t *testing.T, partitions int32) *env {
 	t.Cleanup(prod.Close)
 	return &env{
 		t: t, cluster: c, topic: topic, dir: t.TempDir(), etcd: cli, prod: prod,
-		logid:    strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano()%1e6),
+		logid:    strings.NewReplacer("/", "_", " ", "_", "=", "_").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano()%1e6),
 		produced: map[string]loggen.Kind{}, gen: loggen.New(uint64(len(t.Name()))),
 	}
 }
+
+// uri is the warehouse's URI: dir is a local path, or a URI already (the
+// benchmark's HDFS warehouse).
+func (e *env) uri() string {
+	if strings.Contains(e.dir, "://") {
+		return e.dir
+	}
+	return "file://" + e.dir
+}
+
+func (e *env) fs() (fsys.FS, error) { return fsys.Open(e.uri()) }
 
 func (e *env) config(mod func(*committer.Config)) committer.Config {
 	cfg := committer.Config{
 		LogID:      e.logid,
 		Kafka:      committer.KafkaConfig{Brokers: e.cluster.ListenAddrs(), Topic: e.topic, FetchMaxBytes: 256 << 10},
 		Etcd:       committer.EtcdConfig{Endpoints: []string{etcdURL}},
-		Warehouse:  committer.WarehouseConfig{URI: "file://" + e.dir},
+		Warehouse:  committer.WarehouseConfig{URI: e.uri()},
 		EventTime:  committer.EventTimeConfig{Field: "ts", MaxFuture: 100 * 365 * 24 * time.Hour},
 		Checkpoint: committer.CheckpointConfig{Interval: 50 * time.Millisecond},
 		Watermark:  committer.WatermarkConfig{OutOfOrderness: time.Minute},
@@ -189,7 +200,7 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	local, err := fsys.NewLocal(e.dir)
+	local, err := e.fs()
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -220,7 +231,7 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 }
 
 // stop stops gracefully and releases ownership.
-func (in *instance) stop(t *testing.T) {
+func (in *instance) stop(t testing.TB) {
 	t.Helper()
 	in.cancel()
 	select {
