@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,7 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec) {
 	// Each sub-benchmark's cleanups close its cluster (which holds the
 	// data set), so it does not weigh on the next.
 	e := newEnv(b, 4)
+	resetPeakRSS()
 	// The warehouse goes to tmpfs where there is one: this machine's disk
 	// takes buffered writes at ~260 MB/s, which would measure the VM, not
 	// landfall. LANDFALL_BENCH_WAREHOUSE overrides it with a directory or an
@@ -256,6 +258,14 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// resetPeakRSS gives back the memory earlier benchmarks freed and restarts
+// the kernel's high-water mark (VmHWM, which otherwise holds the process's
+// peak since start) so that each sub-benchmark reports its own.
+func resetPeakRSS() {
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 // peakRSS is the process's high-water resident set (kfake's copy of the data
