@@ -214,9 +214,10 @@ func runPipeline(b *testing.B, e *env, n, run int) time.Duration {
 
 // emptyWarehouse removes what a run wrote, outside the measured spans, so
 // that every run writes into memory the kernel has just freed (as on a host
-// whose page cache recycles) rather than into pages never touched since
-// boot, which in this VM cost a hypervisor fault each: without it the same
-// run measured anywhere from 300 to 1000 ns a record for the write alone.
+// whose page cache recycles) rather than into pages the kernel has not used
+// lately, which in this VM cost a hypervisor fault each (freed memory goes
+// back to the host): without it, the write alone measured anywhere from
+// 300 to 1000 ns a record.
 func emptyWarehouse(b *testing.B, e *env) {
 	if strings.Contains(e.dir, "://") {
 		return
