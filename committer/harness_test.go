@@ -173,6 +173,7 @@ func (e *env) produceRaw(values ...string) {
 // instance is one running pipeline, like one landfall process.
 type instance struct {
 	p      *committer.Pipeline
+	fs     fsys.FS
 	store  *state.Store
 	cancel context.CancelFunc
 	done   chan error
@@ -225,7 +226,7 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	in := &instance{p: p, store: st, cancel: cancel, done: make(chan error, 1)}
+	in := &instance{p: p, fs: local, store: st, cancel: cancel, done: make(chan error, 1)}
 	go func() { in.done <- p.Run(ctx) }()
 	return in
 }
@@ -244,6 +245,12 @@ func (in *instance) stop(t testing.TB) {
 	}
 	if err := in.store.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// An HDFS warehouse (the benchmark's) holds a NameNode connection.
+	if c, ok := in.fs.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
