@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -12,7 +13,8 @@ import (
 // Embedded is an etcd server inside this process, for the quickstart, tests
 // and single-node setups that don't run an etcd cluster.
 type Embedded struct {
-	etcd *embed.Etcd
+	etcd  *embed.Etcd
+	close sync.Once
 	// Endpoint is the client URL, e.g. http://127.0.0.1:23790.
 	Endpoint string
 }
@@ -48,7 +50,7 @@ func StartEmbedded(dir string, clientPort, peerPort int) (*Embedded, error) {
 // URL is the client endpoint with its scheme.
 func (e *Embedded) URL() string { return "http://" + e.Endpoint }
 
-// Close stops the server.
+// Close stops the server; closing again does nothing.
 func (e *Embedded) Close() {
-	e.etcd.Close()
+	e.close.Do(e.etcd.Close)
 }

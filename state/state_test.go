@@ -12,16 +12,7 @@ import (
 )
 
 func TestOwnershipAndFencing(t *testing.T) {
-	e, err := StartEmbedded(t.TempDir(), 0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL()}, Logger: zap.NewNop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	_, cli := embedded(t)
 	ctx := context.Background()
 
 	a, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
@@ -105,20 +96,52 @@ func FuzzDecode(f *testing.F) {
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
-// TestStandbyOutlivesItsLease: a process waiting for ownership whose lease
-// dies while it waits (an etcd restart, a long pause) keeps waiting with a
-// new one and takes over when the owner leaves.
-func TestStandbyOutlivesItsLease(t *testing.T) {
+// embedded starts an etcd server for one test and a client of it.
+func embedded(t *testing.T) (*Embedded, *clientv3.Client) {
+	t.Helper()
 	e, err := StartEmbedded(t.TempDir(), 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL()}, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
+	t.Cleanup(func() { cli.Close() })
+	return e, cli
+}
+
+// TestOpenHonorsContextWhileEtcdIsDown: a process (re)starting while etcd
+// is unreachable must still stop when asked, not hang in the lease grant.
+func TestOpenHonorsContextWhileEtcdIsDown(t *testing.T) {
+	e, cli := embedded(t)
+	e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		s, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second))
+		if err == nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Open succeeded with etcd down")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Open ignored its context with etcd down")
+	}
+}
+
+// TestStandbyOutlivesItsLease: a process waiting for ownership whose lease
+// dies while it waits (an etcd restart, a long pause) keeps waiting with a
+// new one and takes over when the owner leaves.
+func TestStandbyOutlivesItsLease(t *testing.T) {
+	_, cli := embedded(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 

@@ -53,9 +53,15 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 	}
 	base := path.Join(o.prefix, logid)
 	for {
-		// The session outlives ctx on purpose: a graceful stop cancels ctx
-		// and still needs ownership for its final checkpoint. Close ends it.
-		sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl))
+		// The lease is granted under ctx, so a process starting while etcd
+		// is down still stops when asked. The session's keep-alive outlives
+		// ctx on purpose: a graceful stop cancels ctx and still needs
+		// ownership for its final checkpoint. Close ends it.
+		lease, err := cli.Grant(ctx, int64(ttl))
+		if err != nil {
+			return nil, fmt.Errorf("state: open session: %w", err)
+		}
+		sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID))
 		if err != nil {
 			return nil, fmt.Errorf("state: open session: %w", err)
 		}
