@@ -100,8 +100,8 @@ func newLogger(w *os.File, level string) *slog.Logger {
 // Kafka or etcd error that outlasts the clients' retries) is started again
 // in this process after a backoff, from the last durable checkpoint: the
 // recovery a crash gets, without waiting for a supervisor. Errors before
-// the first start owns the logid (configuration, a table that doesn't
-// match, a service that can't be reached) end run, and so does a lost
+// the first checkpoint (configuration, a table that doesn't match, a
+// topic or service that can't be reached) end run, and so does a lost
 // ownership: another process owns the logid now.
 func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started func(*committer.Pipeline)) error {
 	outer := prometheus.NewRegistry()
@@ -146,15 +146,24 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		reg := prometheus.NewRegistry()
 		current.Store(reg)
 		t0 := time.Now()
+		var attempt *committer.Pipeline
 		err := runOnce(ctx, cfg, endpoints, &format, reg, log, func(p *committer.Pipeline) {
-			ran = true
+			attempt = p
 			if started != nil {
 				started(p)
 			}
 		})
-		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-			return nil
+		if ctx.Err() != nil {
+			// A graceful stop; its final checkpoint may still have failed.
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
 		}
+		// A run counts once it has checkpointed: one that fails before
+		// (a topic that doesn't exist, a corrupt checkpoint) is a setup
+		// error, and retrying would hide it.
+		ran = ran || attempt != nil && !attempt.Progress().CheckpointAt.IsZero()
 		if err == nil || !ran || errors.Is(err, state.ErrNotOwner) {
 			return err
 		}
