@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/landfall/landfall/writer"
 )
@@ -141,5 +144,53 @@ func TestFormatBudgetEndsBlocksEarly(t *testing.T) {
 	}
 	if b.InUse() != 0 || b.Files() != 0 {
 		t.Fatalf("budget after Close: %d bytes, %d files", b.InUse(), b.Files())
+	}
+}
+
+// TestFormatNewEncoderUnderPressure: files started while others fill a
+// tight budget. A new file's header is charged before NewEncoder returns;
+// a reclaim from another file must not spill it half made.
+func TestFormatNewEncoderUnderPressure(t *testing.T) {
+	f := newTestFormat(t, WithMemoryBudget(64<<10), WithBlockSize(4096))
+	line := bytes.Repeat([]byte("x"), 300)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			enc, err := f.NewEncoder(io.Discard)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer enc.Close(nil)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := enc.Append(line); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for n := 0; time.Now().Before(deadline); n++ {
+		enc, err := f.NewEncoder(io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Close(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if b := f.Budget(); b.InUse() != 0 || b.Files() != 0 {
+		t.Fatalf("budget after Close: %d bytes, %d files; want 0, 0", b.InUse(), b.Files())
 	}
 }

@@ -60,6 +60,10 @@ func (f *Format) Ext() string { return ".lzo" }
 func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
 	e := &encoder{}
 	e.acct = f.budget.Open(e.spill)
+	// The header is charged before e.w is set: hold the account so that
+	// another file's reclaim can't spill this one half made.
+	e.acct.Lock()
+	defer e.acct.Unlock()
 	zw, err := newWriter(w, f.cfg, &f.pool, e.acct)
 	if err != nil {
 		e.acct.Close()
