@@ -136,7 +136,9 @@ func (b *Budget) reclaim(self *Account) {
 	}
 	list := make([]sized, 0, len(b.accounts))
 	for a := range b.accounts {
-		if h := a.held.Load(); a != self && h > 0 {
+		// A file at or under the minimum keeps it: spilling it would
+		// only shrink its writes.
+		if h := a.held.Load(); a != self && h > minShare {
 			list = append(list, sized{a, h})
 		}
 	}

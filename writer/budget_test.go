@@ -640,3 +640,51 @@ func TestPartAbandonedLeavesBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFilesAtTheMinimumDontSpill: with more files than the budget has
+// 16 KiB minimums for, every file keeps its minimum (the documented
+// overshoot) and none is spilled for another's sake, which would write
+// every file out in 4 KiB pieces and gain no memory.
+func TestManyFilesAtTheMinimumDontSpill(t *testing.T) {
+	const files = 256
+	f, err := writer.NewText("none", writer.WithMemoryBudget(1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := make([]*writeSizes, files)
+	encs := make([]writer.Encoder, files)
+	for i := range encs {
+		outs[i] = &writeSizes{}
+		if encs[i], err = f.NewEncoder(outs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var line []byte
+	for seq := 0; seq < 200; seq++ {
+		for i, e := range encs {
+			line = record(line[:0], i, seq)
+			if err := e.Append(line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := f.Budget()
+	if b.Spills() != 0 {
+		t.Errorf("%d spills among %d files at their minimum", b.Spills(), files)
+	}
+	if max := int64(files) * 16 << 10; b.Peak() > max {
+		t.Errorf("peak %d bytes, want at most %d (16 KiB a file)", b.Peak(), max)
+	}
+	for i, e := range encs {
+		if err := e.Close(nil); err != nil {
+			t.Fatal(err)
+		}
+		for j, n := range outs[i].sizes[:len(outs[i].sizes)-1] {
+			if n < 8<<10 {
+				t.Fatalf("file %d write %d is %d bytes; want the 16 KiB minimum's worth", i, j, n)
+			}
+		}
+		data := outs[i].Bytes()
+		checkLines(t, fmt.Sprint("file ", i), data, i, 200)
+	}
+}
