@@ -128,7 +128,7 @@ func TestCommitsResumeWhenTargetIsBack(t *testing.T) {
 	defer in.stop(t)
 	const hour10 = "log_date=20261121/log_hour=10"
 	e.produceRaw(rec(0, h), rec(1, h.Add(70*time.Minute)))
-	// Six failures: the next attempt is 12.8 s away.
+	// Six failures: the next attempt is 6.4 s away (2^6 × 100 ms).
 	waitFor(t, 20*time.Second, "six failed attempts", func() bool {
 		step.mu.Lock()
 		defer step.mu.Unlock()
