@@ -292,6 +292,8 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	p.waitCommits(stopCtx, 5*time.Second)
 	stopBG()
 	wg.Wait()
+	// Files whose close outlasted the stop's deadline.
+	p.abandon()
 	select {
 	case err := <-p.fatal:
 		return err
@@ -390,12 +392,13 @@ func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32
 	}
 }
 
-// abandon closes the files a failed run left open (being written, or
-// rolled and not closed yet), each in the background since a close on a
-// broken HDFS may hang: a process that restarts the pipeline in-process
-// must not leak their handles, connections and buffers (Part.Close gives
-// the buffers back first). What they hold is what a crash leaves; the
-// next run's recovery deletes or publishes each by the checkpoint.
+// abandon closes the files a run left open (being written, or rolled and
+// not closed yet), each in the background since a close on a broken HDFS
+// may hang: a process that restarts the pipeline in-process must not leak
+// their handles and buffers (Part.Close gives the buffers back first). On
+// HDFS the caller closes the client soon after, and such a close may then
+// fail; what the file holds is what a crash leaves, and the next run's
+// recovery deletes or publishes it by the checkpoint.
 func (p *Pipeline) abandon() {
 	p.mu.Lock()
 	for part := range p.unclosed {
@@ -403,7 +406,6 @@ func (p *Pipeline) abandon() {
 	}
 	clear(p.unclosed)
 	p.mu.Unlock()
-	p.open, p.last = map[string]*openPart{}, nil
 }
 
 // consume routes one poll's records to part files.
