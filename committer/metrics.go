@@ -89,6 +89,7 @@ func registerBufferMetrics(reg prometheus.Registerer, f writer.Format) error {
 // progress is what the quickstart and operators' logs show.
 type progress struct {
 	records, invalid, committed atomic.Int64
+	consuming                   atomic.Bool
 	mu                          sync.Mutex
 	seq                         uint64
 	at                          time.Time
@@ -104,6 +105,9 @@ func (pr *progress) setCheckpoint(seq uint64, at time.Time, wm int64, files int)
 
 // Progress is a snapshot for progress displays.
 type Progress struct {
+	// Consuming: recovery is done and the topic's partitions are
+	// assigned; what fails from here on is not set-up.
+	Consuming                             bool
 	Records, Invalid, PartitionsCommitted int64
 	Lag                                   int64
 	// FilesRolled is the number of files the last checkpoint rolled.
@@ -119,7 +123,8 @@ func (p *Pipeline) Progress() Progress {
 	pr := &p.progress
 	pr.mu.Lock()
 	out := Progress{
-		Records: pr.records.Load(), Invalid: pr.invalid.Load(), PartitionsCommitted: pr.committed.Load(),
+		Consuming: pr.consuming.Load(),
+		Records:   pr.records.Load(), Invalid: pr.invalid.Load(), PartitionsCommitted: pr.committed.Load(),
 		Checkpoint: pr.seq, CheckpointAt: pr.at, FilesRolled: pr.files,
 	}
 	if pr.watermark > 0 {

@@ -222,6 +222,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer cl.Close()
+	p.progress.consuming.Store(true)
 	p.ends = endOffsets(kadm.NewClient(cl), p.cfg.Kafka.Topic)
 
 	// The finalizer and commit runner get their own context: a graceful

@@ -100,7 +100,7 @@ func newLogger(w *os.File, level string) *slog.Logger {
 // Kafka or etcd error that outlasts the clients' retries) is started again
 // in this process after a backoff, from the last durable checkpoint: the
 // recovery a crash gets, without waiting for a supervisor. Errors before
-// the first checkpoint (configuration, a table that doesn't match, a
+// the first run consumes (configuration, a table that doesn't match, a
 // topic or service that can't be reached) end run, and so does a lost
 // ownership: another process owns the logid now.
 func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started func(*committer.Pipeline)) error {
@@ -160,10 +160,11 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 			}
 			return err
 		}
-		// A run counts once it has checkpointed: one that fails before
-		// (a topic that doesn't exist, a corrupt checkpoint) is a setup
-		// error, and retrying would hide it.
-		ran = ran || attempt != nil && !attempt.Progress().CheckpointAt.IsZero()
+		// A run counts once it consumes: one that fails before (a topic
+		// that doesn't exist, a corrupt checkpoint) is a set-up error, and
+		// retrying would hide it. After, even a fault before the first
+		// checkpoint (a DataNode restarting) is one to ride out.
+		ran = ran || attempt != nil && attempt.Progress().Consuming
 		if err == nil || !ran || errors.Is(err, state.ErrNotOwner) {
 			return err
 		}

@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -118,4 +122,50 @@ watermark: {out_of_orderness: 1m}
 	tb := feed.check(t, table)
 	t.Logf("%d starts in one run call; %d records produced, each found exactly once in %d files (%d invalid)",
 		starts.Load(), len(feed.produced), tb.Files, len(tb.Invalid))
+}
+
+// TestRunEndsOnSetupError: a run that fails before it consumes (here its
+// checkpoint in etcd is corrupt) is a set-up error: run returns it instead
+// of restarting in-process, so the operator sees it.
+func TestRunEndsOnSetupError(t *testing.T) {
+	cluster, etcd := services(t)
+	cfg, err := committer.ParseConfig(fmt.Appendf(nil, `
+logid: corrupt
+kafka: {brokers: [%s], topic: logs}
+etcd: {endpoints: [%s], lease_ttl: 2s}
+warehouse: {uri: "file://%s"}
+format: {name: text}
+event_time: {field: ts}
+`, cluster.ListenAddrs()[0], etcd.URL(), t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcd.URL()}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(context.Background(), "/landfall/corrupt/checkpoint", "not a checkpoint"); err != nil {
+		t.Fatal(err)
+	}
+	restartBackoff = 50 * time.Millisecond
+	defer func() { restartBackoff = time.Second }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var starts atomic.Int64
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(*committer.Pipeline) { starts.Add(1) })
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, state.ErrCorrupt) {
+			t.Fatalf("run returned %v, want the corrupt checkpoint's error", err)
+		}
+		if n := starts.Load(); n != 1 {
+			t.Fatalf("%d starts, want 1", n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run still going after 20s and %d starts: it retries a set-up error", starts.Load())
+	}
 }
