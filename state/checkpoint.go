@@ -7,14 +7,22 @@ import (
 )
 
 // Version is the encoding version of Checkpoint. Decode refuses newer
-// versions rather than silently dropping fields an upgraded process wrote.
-const Version = 1
+// versions rather than silently dropping fields an upgraded process wrote,
+// and reads every older one.
+//
+// Version 2 adds CursorSet (version 1 used a zero cursor for "unset", so a
+// first record in the first hour of 1970 wedged the logid), Epoch, and the
+// partition and commit fields that late recounts need; it is stored
+// compressed, in chunks when large (see Store.Save).
+const Version = 2
 
 // Checkpoint is everything landfall needs to resume exactly where the last
 // durable checkpoint left off.
 type Checkpoint struct {
 	Version int    `json:"v"`
 	Seq     uint64 `json:"seq"`
+	// Epoch is the ownership epoch of the process that wrote it.
+	Epoch int64 `json:"epoch,omitempty"`
 	// Offsets is the next offset to consume, per Kafka partition.
 	Offsets map[int32]int64 `json:"offsets"`
 	// MaxEventTime is the largest event time (Unix ms) seen per Kafka partition.
@@ -22,9 +30,11 @@ type Checkpoint struct {
 	// Watermark (Unix ms) never goes back.
 	Watermark int64 `json:"watermark_ms"`
 	// CommitCursor (Unix ms) is the start of the earliest Hive partition not
-	// yet committed; every partition before it is committed. Zero until the
-	// first record is seen.
+	// yet committed; every partition before it is committed (or, with no
+	// data and older than commit.horizon, skipped). Meaningful only when
+	// CursorSet: 0 is 1970-01-01T00:00Z, a valid event time.
 	CommitCursor int64 `json:"commit_cursor_ms"`
+	CursorSet    bool  `json:"cursor_set,omitempty"`
 	// IdleCheckpoints counts consecutive checkpoints without any record.
 	IdleCheckpoints int `json:"idle_checkpoints,omitempty"`
 	// Pending files are durable and owned by this checkpoint but maybe not
@@ -56,21 +66,35 @@ type Partition struct {
 	Rows      int64 `json:"rows"`
 	Bytes     int64 `json:"bytes"`
 	Committed bool  `json:"committed,omitempty"`
+	// Recount: the totals were dropped (late data after late.retention),
+	// so Files, Rows and Bytes count only what landed since, and every
+	// commit of the partition recounts its totals from the files.
+	Recount bool `json:"recount,omitempty"`
 	// Commits counts commits queued for this partition (1, then 2, 3… for
 	// updates after late data); it makes commit keys unique.
 	Commits int `json:"commits,omitempty"`
 	// Offsets is the [first, last] Kafka offset per Kafka partition of the
-	// records in the partition's files.
+	// records in the partition's files not yet announced by a commit: a
+	// commit takes them, so that a partition retained for late data does
+	// not keep one range per Kafka partition for late.retention.
 	Offsets map[int32][2]int64 `json:"offsets,omitempty"`
 }
 
 // Commit is a queued partition commit: the steps (metastore, _SUCCESS,
 // notify) run in order; Done of them have succeeded.
 type Commit struct {
-	Partition string             `json:"partition"`
-	Key       string             `json:"key"`
-	Seq       int                `json:"seq"` // 1, then 2, 3… for updates of the same partition
-	Update    bool               `json:"update,omitempty"`
+	Partition string `json:"partition"`
+	// Key is unique per commit for the logid's lifetime, also after the
+	// partition's totals were dropped: logid/partition/checkpoint.
+	Key string `json:"key"`
+	// Seq orders the commits of a partition: the checkpoint that queued it
+	// (version 1 counted 1, 2, 3… per partition, which restarted at 1 once
+	// the totals were dropped).
+	Seq    int  `json:"seq"`
+	Update bool `json:"update,omitempty"`
+	// Recount: the totals are recomputed from the partition's files when
+	// the commit runs (Rows then unknown, -1).
+	Recount   bool               `json:"recount,omitempty"`
 	Files     int64              `json:"files"`
 	Rows      int64              `json:"rows"`
 	Bytes     int64              `json:"bytes"`
@@ -95,7 +119,8 @@ func Encode(cp *Checkpoint) ([]byte, error) {
 // than guess: resuming from a wrong offset would lose or duplicate data.
 var ErrCorrupt = errors.New("state: corrupt checkpoint")
 
-// Decode parses a checkpoint written by Encode.
+// Decode parses a checkpoint written by Encode, of this version or an
+// older one.
 func Decode(b []byte) (*Checkpoint, error) {
 	var cp Checkpoint
 	if err := json.Unmarshal(b, &cp); err != nil {
@@ -103,6 +128,10 @@ func Decode(b []byte) (*Checkpoint, error) {
 	}
 	if cp.Version < 1 || cp.Version > Version {
 		return nil, fmt.Errorf("%w: version %d, this build reads up to %d", ErrCorrupt, cp.Version, Version)
+	}
+	if cp.Version == 1 {
+		// Version 1 had no unset state: a cursor of 0 meant none.
+		cp.CursorSet = cp.CommitCursor != 0
 	}
 	for p, o := range cp.Offsets {
 		if o < 0 || p < 0 {

@@ -3,7 +3,9 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,7 +70,7 @@ func TestOwnershipAndFencing(t *testing.T) {
 }
 
 func TestDecodeRejectsBadState(t *testing.T) {
-	for _, s := range []string{``, `{`, `{"v":2}`, `{"v":0}`, `{"v":1,"offsets":{"0":-1}}`, `{"v":1,"pending":[{"staging":""}]}`, `{"v":1,"partitions":{"x":null}}`} {
+	for _, s := range []string{``, `{`, `{"v":3}`, `{"v":0}`, `{"v":1,"offsets":{"0":-1}}`, `{"v":1,"pending":[{"staging":""}]}`, `{"v":1,"partitions":{"x":null}}`} {
 		if _, err := Decode([]byte(s)); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("Decode(%q) = %v, want ErrCorrupt", s, err)
 		}
@@ -92,6 +94,170 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decode of an accepted checkpoint: %v", err)
 		}
 	})
+}
+
+// FuzzDecodeStored feeds arbitrary head values (and one chunk) to the
+// version-2 reader: it must refuse what it can't read with ErrCorrupt,
+// never panic or accept a body that fails its checksum.
+func FuzzDecodeStored(f *testing.F) {
+	hv, _, _ := encodeStored(&Checkpoint{Seq: 4, Offsets: map[int32]int64{1: 7}, CursorSet: true})
+	f.Add(hv, []byte(nil))
+	f.Add([]byte(`{"v":2,"seq":1,"chunks":1,"size":3,"sha256":"00"}`), []byte("abc"))
+	f.Add([]byte(`{"v":1,"seq":2,"offsets":{"0":3}}`), []byte(nil))
+	f.Fuzz(func(t *testing.T, head, chunk []byte) {
+		cp, err := decodeStored(head, func(uint64) ([][]byte, error) { return [][]byte{chunk}, nil })
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v is not ErrCorrupt", err)
+			}
+			return
+		}
+		if _, _, err := encodeStored(cp); err != nil {
+			t.Fatalf("re-encode of an accepted checkpoint: %v", err)
+		}
+	})
+}
+
+// bigCheckpoint is the state of a backlog that opened n Hive partitions
+// on a topic of parts Kafka partitions in one interval, each Hive
+// partition fed by a few of them.
+func bigCheckpoint(seq uint64, n int, parts int32) *Checkpoint {
+	cp := &Checkpoint{Seq: seq, Offsets: map[int32]int64{}, MaxEventTime: map[int32]int64{}, Partitions: map[string]*Partition{}, CursorSet: true}
+	for p := int32(0); p < parts; p++ {
+		cp.Offsets[p] = int64(p) * 1000003
+		cp.MaxEventTime[p] = 1764547200000 + int64(p)
+	}
+	for i := 0; i < n; i++ {
+		dir := fmt.Sprintf("log_date=%08d/log_hour=%02d", 20250101+i/24, i%24)
+		st := &Partition{Start: int64(i) * 3600000, End: int64(i+1) * 3600000, Files: 1, Rows: 9, Bytes: 2900, Offsets: map[int32][2]int64{}}
+		for k := 0; k < 8; k++ {
+			p := int32((i*7 + k*61) % int(parts))
+			st.Offsets[p] = [2]int64{int64(i)*131 + int64(k), int64(i)*131 + int64(k) + 50}
+		}
+		cp.Partitions[dir] = st
+		cp.Pending = append(cp.Pending, PendingFile{
+			Staging: fmt.Sprintf(".landfall/logs/staging/%020d/1a2b3c4d-%06d.txt", 12345, i),
+			Final:   fmt.Sprintf("%s/part-logs-%010d-1a2b3c4d-%04d.txt", dir, seq, i), Size: 2900, Rows: 9, Partition: dir,
+		})
+	}
+	return cp
+}
+
+// TestLargeCheckpointStaysUnderTheRequestLimit: a checkpoint far larger
+// than etcd's request limit (the embedded server enforces the default
+// 1.5 MiB) is saved in bounded requests, read back whole, and its chunks
+// are gone once a later checkpoint is durable.
+func TestLargeCheckpointStaysUnderTheRequestLimit(t *testing.T) {
+	_, cli := embedded(t)
+	ctx := context.Background()
+	s, err := Open(ctx, cli, "logs", WithLeaseTTL(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	big := bigCheckpoint(7, 10000, 512)
+	raw, _ := Encode(big)
+	if len(raw) < 3<<20 {
+		t.Fatalf("the test's checkpoint is only %d bytes: not past the limit", len(raw))
+	}
+	if err := s.Save(ctx, big); err != nil {
+		t.Fatalf("save a %d-byte checkpoint: %v", len(raw), err)
+	}
+	got, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, big) {
+		t.Fatal("the chunked checkpoint read back differs")
+	}
+	chunks := func() int64 {
+		r, err := cli.Get(ctx, "/landfall/logs/body/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Count
+	}
+	if chunks() < 2 {
+		t.Fatalf("%d chunk keys; the body should not fit in one", chunks())
+	}
+	// A smaller successor replaces it; the old chunks go in the same
+	// transaction.
+	small := &Checkpoint{Seq: 8, Offsets: map[int32]int64{0: 1}}
+	if err := s.Save(ctx, small); err != nil {
+		t.Fatal(err)
+	}
+	if n := chunks(); n != 0 {
+		t.Fatalf("%d chunk keys left after a small checkpoint", n)
+	}
+	if got, err := s.Load(ctx); err != nil || got.Seq != 8 {
+		t.Fatalf("Load after shrink = %+v, %v", got, err)
+	}
+}
+
+// TestReadsVersion1: a checkpoint written by a version-1 build (one JSON
+// value, a zero cursor meaning unset) is read, with the cursor's meaning
+// kept.
+func TestReadsVersion1(t *testing.T) {
+	_, cli := embedded(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		v1  string
+		set bool
+	}{
+		{`{"v":1,"seq":5,"offsets":{"0":42},"watermark_ms":1000,"commit_cursor_ms":0}`, false},
+		{`{"v":1,"seq":6,"offsets":{"0":43},"watermark_ms":1000,"commit_cursor_ms":3600000}`, true},
+	} {
+		if _, err := cli.Put(ctx, "/landfall/logs/checkpoint", c.v1); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := Peek(ctx, cli, "logs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cp.Offsets[0] == 0 || cp.CursorSet != c.set {
+			t.Fatalf("%s read as %+v", c.v1, cp)
+		}
+	}
+}
+
+// TestFenceRefusesAfterTakeover: the guard of destructive steps passes
+// for the owner and refuses once its lease is gone, even though the
+// process was never told (Done not watched); a successor's epoch is
+// larger.
+func TestFenceRefusesAfterTakeover(t *testing.T) {
+	_, cli := embedded(t)
+	ctx := context.Background()
+	a, err := Open(ctx, cli, "logs", WithLeaseTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Fence(ctx); err != nil {
+		t.Fatalf("owner's Fence: %v", err)
+	}
+	a.Abandon(true)
+	b, err := Open(ctx, cli, "logs", WithLeaseTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// a's last confirmation is still trusted for up to ttl/2; past that
+	// it must ask etcd and be refused.
+	waitUntil := time.Now().Add(5 * time.Second)
+	for a.Fence(ctx) == nil {
+		if time.Now().After(waitUntil) {
+			t.Fatal("a zombie's Fence still passes 5s after its lease was revoked")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := a.Fence(ctx); !errors.Is(err, ErrNotOwner) {
+		t.Fatalf("zombie's Fence = %v, want ErrNotOwner", err)
+	}
+	if err := b.Fence(ctx); err != nil {
+		t.Fatalf("successor's Fence: %v", err)
+	}
+	if b.Epoch() <= a.Epoch() {
+		t.Fatalf("successor's epoch %d not above %d", b.Epoch(), a.Epoch())
+	}
 }
 
 func TestMain(m *testing.M) { os.Exit(m.Run()) }

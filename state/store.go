@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -21,7 +23,13 @@ type Store struct {
 	cli     *clientv3.Client
 	session *concurrency.Session
 	mutex   *concurrency.Mutex
-	key     string
+	keys    layout
+	epoch   int64
+
+	fmu sync.Mutex
+	// validUntil is how long the last confirmation of the lease proves
+	// that no other process can own the logid (see Fence).
+	validUntil time.Time
 }
 
 type options struct {
@@ -68,7 +76,9 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		m := concurrency.NewMutex(sess, base+"/owner")
 		err = m.Lock(ctx)
 		if err == nil {
-			return &Store{cli: cli, session: sess, mutex: m, key: base + "/checkpoint"}, nil
+			// The revision at which the lock was granted: a later owner is
+			// granted it at a later revision, so epochs only grow.
+			return &Store{cli: cli, session: sess, mutex: m, keys: layout{base}, epoch: m.Header().Revision}, nil
 		}
 		sess.Close()
 		// A standby may wait for hours; its lease can die meanwhile (etcd
@@ -81,7 +91,49 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 
 // Load returns the last durable checkpoint, or nil if there is none.
 func (s *Store) Load(ctx context.Context) (*Checkpoint, error) {
-	return load(ctx, s.cli, s.key)
+	return load(ctx, s.cli, s.keys)
+}
+
+// Epoch identifies this ownership: every later owner of the logid has a
+// larger one. Whatever an owner writes outside etcd (staging files) goes
+// under its epoch, so that no clean-up by an older owner can touch it.
+func (s *Store) Epoch() int64 { return s.epoch }
+
+// Fence returns nil only while this process provably owns the logid, and
+// wraps ErrNotOwner once it doesn't. Every step that changes the warehouse
+// outside the checkpoint transaction (renames, deletes, sweeps, commit
+// steps) passes through it first.
+//
+// A confirmation renews the lease (KeepAliveOnce) and, sent at time t with
+// a TTL of ttl, proves that no successor can be granted ownership before
+// t+ttl; Fence trusts it for half of that, so it asks etcd at most every
+// ttl/2. What it cannot prevent is a pause between Fence and the step
+// longer than the remaining margin (ttl/2 at least); steps that could then
+// harm a successor are made harmless by construction instead (a sweep only
+// touches older epochs).
+func (s *Store) Fence(ctx context.Context) error {
+	select {
+	case <-s.session.Done():
+		return fmt.Errorf("state: lease lost: %w", ErrNotOwner)
+	default:
+	}
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if time.Now().Before(s.validUntil) {
+		return nil
+	}
+	sent := time.Now()
+	resp, err := s.cli.KeepAliveOnce(ctx, s.session.Lease())
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) || err == nil && resp.TTL <= 0 {
+		return fmt.Errorf("state: lease expired: %w", ErrNotOwner)
+	}
+	if err != nil {
+		// Unproven is not owned: refuse the step, the caller retries or
+		// stops.
+		return fmt.Errorf("state: confirm ownership: %w", err)
+	}
+	s.validUntil = sent.Add(time.Duration(resp.TTL) * time.Second / 2)
+	return nil
 }
 
 // Peek returns logid's last durable checkpoint, or nil if there is none,
@@ -91,27 +143,34 @@ func Peek(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 	for _, f := range opts {
 		f(&o)
 	}
-	return load(ctx, cli, path.Join(o.prefix, logid, "checkpoint"))
+	return load(ctx, cli, layout{path.Join(o.prefix, logid)})
 }
 
-func load(ctx context.Context, cli *clientv3.Client, key string) (*Checkpoint, error) {
-	resp, err := cli.Get(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("state: load checkpoint: %w", err)
-	}
-	if len(resp.Kvs) == 0 {
-		return nil, nil
-	}
-	return Decode(resp.Kvs[0].Value)
-}
-
-// Save writes cp if and only if this process still owns the logid.
+// Save writes cp if and only if this process still owns the logid. Every
+// request it sends is conditioned on ownership and bounded in size
+// (chunkSize), however large cp is; cp becomes durable at once, with the
+// head's write.
 func (s *Store) Save(ctx context.Context, cp *Checkpoint) error {
-	b, err := Encode(cp)
+	cp.Epoch = s.epoch
+	hv, chunks, err := encodeStored(cp)
 	if err != nil {
 		return err
 	}
-	resp, err := s.cli.Txn(ctx).If(s.mutex.IsOwner()).Then(clientv3.OpPut(s.key, string(b))).Commit()
+	own := s.mutex.IsOwner()
+	for i, c := range chunks {
+		resp, err := s.cli.Txn(ctx).If(own).Then(clientv3.OpPut(s.keys.chunk(cp.Seq, i), string(c))).Commit()
+		if err != nil {
+			return fmt.Errorf("state: save checkpoint %d chunk %d of %d: %w", cp.Seq, i+1, len(chunks), err)
+		}
+		if !resp.Succeeded {
+			return fmt.Errorf("save checkpoint %d: %w", cp.Seq, ErrNotOwner)
+		}
+	}
+	// The head, and the end of every older checkpoint's chunks, at once.
+	resp, err := s.cli.Txn(ctx).If(own).Then(
+		clientv3.OpPut(s.keys.head(), string(hv)),
+		clientv3.OpDelete(s.keys.bodies(), clientv3.WithRange(s.keys.body(cp.Seq))),
+	).Commit()
 	if err != nil {
 		return fmt.Errorf("state: save checkpoint %d: %w", cp.Seq, err)
 	}
