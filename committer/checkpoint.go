@@ -151,8 +151,9 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 			st = &state.Partition{Start: b.start, End: b.end}
 			if op.late {
 				// A late record for a partition landfall no longer tracks
-				// (before the first cursor, or past retention).
-				st.Committed = true
+				// (before the first cursor, or past retention): its totals
+				// must come from its files.
+				st.Committed, st.Recount = true, true
 			}
 			p.cp.Partitions[op.dir] = st
 		}
@@ -237,21 +238,22 @@ func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	if active && wm > cp.Watermark {
 		cp.Watermark = wm
 	}
-	if cp.IdleCheckpoints >= p.cfg.Watermark.IdleCheckpoints && cp.CommitCursor != 0 {
+	if cp.IdleCheckpoints >= p.cfg.Watermark.IdleCheckpoints && cp.CursorSet {
 		// Stream break: no data anywhere, so processing time says how far
 		// event time has got.
 		if clock := p.now().UnixMilli() - ooo; clock > cp.Watermark {
 			cp.Watermark = clock
 		}
 	}
-	if cp.CommitCursor == 0 && p.minEvent != math.MaxInt64 {
-		cp.CommitCursor = p.boundOf(p.minEvent).start
+	if !cp.CursorSet && p.minEvent != math.MaxInt64 {
+		cp.CommitCursor, cp.CursorSet = p.boundOf(p.minEvent).start, true
 	}
 
 	var out []state.Commit
 	nowMs := p.now().UnixMilli()
 	delay := p.cfg.Commit.Delay.Milliseconds()
-	for n := 0; cp.CommitCursor != 0 && n < maxCommitsPerCheckpoint; n++ {
+	for n := 0; cp.CursorSet && n < maxCommitsPerCheckpoint; n++ {
+		p.skipEmptyPast()
 		b := p.boundOf(cp.CommitCursor)
 		if b.end+delay > cp.Watermark {
 			break
@@ -273,10 +275,37 @@ func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	sort.Strings(dirty)
 	for _, d := range dirty {
 		st := cp.Partitions[d]
-		out = append(out, p.newCommit(d, st, st.Commits > 0, nowMs))
+		out = append(out, p.newCommit(d, st, st.Commits > 0 || st.Recount, nowMs))
 	}
 	clear(p.lateDirty)
 	return out
+}
+
+// skipEmptyPast keeps the commit cursor within commit.horizon of the
+// watermark: older hours without data are not committed one by one (a
+// first record from 1970 would otherwise queue 56 years of empty hours,
+// a commit storm that outgrows the state), hours with data still are, and
+// records older than the cursor are late. The skipped range is logged and
+// counted: nothing waits on it silently.
+func (p *Pipeline) skipEmptyPast() {
+	cp := p.cp
+	h := p.cfg.Commit.Horizon.Milliseconds()
+	if !cp.CursorSet || h <= 0 || cp.Watermark-h <= cp.CommitCursor {
+		return
+	}
+	to := p.boundOf(cp.Watermark - h).start
+	for _, st := range cp.Partitions {
+		if !st.Committed && st.Start >= cp.CommitCursor && st.Start < to {
+			to = st.Start
+		}
+	}
+	if to <= cp.CommitCursor {
+		return
+	}
+	p.log.Warn("not committing empty partitions older than commit.horizon", "from", time.UnixMilli(cp.CommitCursor).UTC(), "to", time.UnixMilli(to).UTC(),
+		"watermark", time.UnixMilli(cp.Watermark).UTC(), "horizon", p.cfg.Commit.Horizon)
+	p.m.skippedEmpty.Add(float64(to-cp.CommitCursor) / float64(time.Hour.Milliseconds()))
+	cp.CommitCursor = to
 }
 
 // caughtUp says whether every Kafka partition has been consumed to its end
@@ -309,20 +338,25 @@ func (p *Pipeline) caughtUp(ctx context.Context) bool {
 // outage or a watermark jump; the rest follow at the next checkpoints.
 const maxCommitsPerCheckpoint = 1000
 
+// newCommit queues a commit of dir. Its key and sequence come from the
+// checkpoint being written, which no later commit of the logid shares:
+// unique for good, also once the partition's totals are dropped after
+// late.retention and a late record brings it back. The commit takes the
+// partition's offset ranges with it.
 func (p *Pipeline) newCommit(dir string, st *state.Partition, update bool, nowMs int64) state.Commit {
 	st.Commits++
-	offs := make(map[int32][2]int64, len(st.Offsets))
-	for k, v := range st.Offsets {
-		offs[k] = v
-	}
-	return state.Commit{
+	seq := p.cp.Seq + 1
+	c := state.Commit{
 		Partition: dir,
-		Key:       p.cfg.LogID + "/" + dir + "/" + strconv.Itoa(st.Commits),
-		Seq:       st.Commits,
+		Key:       p.cfg.LogID + "/" + dir + "/" + strconv.FormatUint(seq, 10),
+		Seq:       int(seq),
 		Update:    update,
+		Recount:   st.Recount,
 		Files:     st.Files, Rows: st.Rows, Bytes: st.Bytes,
-		Watermark: p.cp.Watermark, Queued: nowMs, Offsets: offs,
+		Watermark: p.cp.Watermark, Queued: nowMs, Offsets: st.Offsets,
 	}
+	st.Offsets = nil
+	return c
 }
 
 // prune forgets committed partitions older than the late-data retention.
@@ -488,21 +522,65 @@ func (p *Pipeline) recover(ctx context.Context) error {
 	if err := p.fp(FPRecoverySweep); err != nil {
 		return err
 	}
-	ents, err := p.fs.ReadDir(p.staging())
+	return p.sweep()
+}
+
+// sweep deletes what older owners left in staging: the files of checkpoints
+// that never became durable. Everything a durable checkpoint owned is
+// published by now. A newer owner's directory is left alone (this process
+// is a zombie then, and its fence will say so), and so is this owner's. A
+// file directly under the root is from a build before epochs: older.
+func (p *Pipeline) sweep() error {
+	root := p.stagingRoot()
+	ents, err := p.fs.ReadDir(root)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("list staging: %w", err)
 	}
-	for _, e := range ents {
-		if e.IsDir() {
-			continue
-		}
-		if err := p.fs.Remove(path.Join(p.staging(), e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	removed := 0
+	remove := func(name string) error {
+		if err := p.fs.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove orphan: %w", err)
 		}
-		p.m.orphans.Inc()
+		return nil
 	}
-	if len(ents) > 0 {
-		p.log.Info("removed orphan part files", "count", len(ents))
+	for _, e := range ents {
+		name := path.Join(root, e.Name())
+		if !e.IsDir() {
+			if err := remove(name); err != nil {
+				return err
+			}
+			removed++
+			p.m.orphans.Inc()
+			continue
+		}
+		epoch, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil {
+			p.log.Warn("unknown directory in staging left alone", "file", name)
+			continue
+		}
+		if epoch >= p.epoch {
+			if epoch > p.epoch {
+				p.log.Warn("staging of a newer owner found: this process may no longer own the logid", "file", name, "epoch", p.epoch)
+			}
+			continue
+		}
+		files, err := p.fs.ReadDir(name)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("list staging: %w", err)
+		}
+		for _, f := range files {
+			if err := remove(path.Join(name, f.Name())); err != nil {
+				return err
+			}
+			removed++
+			p.m.orphans.Inc()
+		}
+		if err := remove(name); err != nil {
+			return err
+		}
+	}
+	if removed > 0 {
+		p.log.Info("removed orphan part files", "count", removed)
 	}
 	return nil
 }

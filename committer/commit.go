@@ -54,7 +54,7 @@ func (p *Pipeline) runCommits(ctx context.Context) time.Duration {
 			p.targetsBack()
 			continue
 		}
-		if errors.Is(err, ErrCrash) {
+		if errors.Is(err, ErrCrash) || errors.Is(err, state.ErrNotOwner) {
 			p.fail(err)
 			return 0
 		}
@@ -123,10 +123,22 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 	p.mu.Lock()
 	c := q.c
 	p.mu.Unlock()
+	if c.Recount {
+		var err error
+		if c.Files, c.Bytes, err = p.recount(c.Partition); err != nil {
+			return err
+		}
+		c.Rows = -1 // unknown: counting them means reading every file
+	}
 	hp := p.hivePartition(c)
 	for i := c.Done; i < len(p.steps); i++ {
 		if err := p.fp(FPBeforeCommitStep); err != nil {
 			return err
+		}
+		// A commit step changes the warehouse's public face (the
+		// metastore, _SUCCESS, a notification): only the owner may.
+		if err := p.store.Fence(ctx); err != nil {
+			return fmt.Errorf("commit %s: %w", c.Partition, err)
 		}
 		s := p.steps[i]
 		if err := s.Commit(ctx, hp); err != nil {
@@ -148,6 +160,24 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 	p.progress.committed.Add(1)
 	p.log.Info("partition committed", "hive_partition", c.Partition, "files", c.Files, "rows", c.Rows, "update", c.Update)
 	return nil
+}
+
+// recount totals the visible data files of a partition whose totals
+// landfall no longer keeps. It runs when no file of the partition awaits
+// its rename, so the listing is the partition.
+func (p *Pipeline) recount(dir string) (files, bytes int64, err error) {
+	ents, err := p.fs.ReadDir(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recount %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if e.IsDir() || strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
+			continue
+		}
+		files++
+		bytes += e.Size()
+	}
+	return files, bytes, nil
 }
 
 func (p *Pipeline) hivePartition(c state.Commit) hive.Partition {

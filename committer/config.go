@@ -119,6 +119,12 @@ type CommitConfig struct {
 	Steps []string `yaml:"steps"`
 	// RetryMax caps the backoff between attempts of a failing step.
 	RetryMax time.Duration `yaml:"retry_max"`
+	// Horizon is how far behind the watermark empty partitions are still
+	// committed (default 720h: 30 days of hours fit in one checkpoint's
+	// commits). Older hours with data are committed; older hours without
+	// data are skipped (logged, counted), and records older than the
+	// commit cursor are late.
+	Horizon time.Duration `yaml:"horizon"`
 }
 
 type LateConfig struct {
@@ -186,6 +192,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Commit.RetryMax == 0 {
 		c.Commit.RetryMax = time.Minute
+	}
+	if c.Commit.Horizon == 0 {
+		c.Commit.Horizon = 720 * time.Hour
 	}
 	def(&c.Late.Policy, "append")
 	if c.Late.Retention == 0 {
@@ -289,6 +298,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Commit.Delay < 0 {
 		bad("commit.delay", "%v: must not be negative", c.Commit.Delay)
+	}
+	if c.Commit.Horizon < time.Hour {
+		bad("commit.horizon", "%v: want at least 1h (how far behind the watermark empty partitions are still committed)", c.Commit.Horizon)
 	}
 	if len(c.Hive.CommitSteps) > 0 {
 		bad("hive.commit_steps", "list the steps under commit.steps instead")

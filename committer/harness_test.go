@@ -220,6 +220,8 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 			Load(context.Context) (*state.Checkpoint, error)
 			Save(context.Context, *state.Checkpoint) error
 			Done() <-chan struct{}
+			Fence(context.Context) error
+			Epoch() int64
 		})
 	}
 	p, err := committer.New(cfg, po)

@@ -15,6 +15,9 @@ type metrics struct {
 	invalid                                                                                *prometheus.CounterVec
 	checkpointSeconds                                                                      prometheus.Histogram
 	openFiles, watermark                                                                   prometheus.Gauge
+	// skippedEmpty counts hours behind the watermark by more than
+	// commit.horizon that the commit cursor passed without committing.
+	skippedEmpty prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,8 +40,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "landfall_committer_checkpoint_seconds", Help: "Time to roll files and write a checkpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
-		openFiles: prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_open_files", Help: "Part files being written."}),
-		watermark: prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		openFiles:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_open_files", Help: "Part files being written."}),
+		watermark:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
+		skippedEmpty: c("empty_hours_skipped_total", "Hours without data older than commit.horizon behind the watermark, passed by the commit cursor without a commit."),
+	}
+	if err := reg.Register(m.skippedEmpty); err != nil {
+		return nil, err
 	}
 	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
 		m.partitionsCommitted, m.commitFailures, m.invalid, m.checkpointSeconds, m.openFiles, m.watermark} {

@@ -29,6 +29,11 @@ type stateStore interface {
 	Load(ctx context.Context) (*state.Checkpoint, error)
 	Save(ctx context.Context, cp *state.Checkpoint) error
 	Done() <-chan struct{}
+	// Fence guards every change to the warehouse: nil only while this
+	// process provably owns the logid (state.Store.Fence).
+	Fence(ctx context.Context) error
+	// Epoch names this ownership; staging files live under it.
+	Epoch() int64
 }
 
 // Options are the parts a Pipeline runs with. FS, Store and Format are
@@ -69,6 +74,7 @@ type Pipeline struct {
 	pattern *Pattern
 	m       *metrics
 	token   string
+	epoch   int64
 
 	// Owned by the consume loop.
 	cp        *state.Checkpoint
@@ -138,7 +144,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	}
 	inv, _ := writer.NewText("none")
 	p := &Pipeline{
-		cfg: cfg, fs: o.FS, store: o.Store, format: o.Format, invalid: inv,
+		cfg: cfg, fs: fenced{o.FS, o.Store.Fence}, store: o.Store, epoch: o.Store.Epoch(), format: o.Format, invalid: inv,
 		steps: o.Steps, log: o.Logger, now: o.Now, fp: o.Failpoint, kopts: o.KafkaOpts,
 		pattern: pat, token: randomToken(),
 		open: map[string]*openPart{}, unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
@@ -161,7 +167,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 			if s != hive.StepSuccessFile {
 				return nil, fmt.Errorf("commit.steps: step %q needs Options.Steps (the hive integration)", s)
 			}
-			p.steps = append(p.steps, SuccessFile{FS: o.FS})
+			p.steps = append(p.steps, SuccessFile{FS: p.fs})
 		}
 	}
 	reg := o.Registerer
@@ -183,10 +189,17 @@ func randomToken() string {
 	return hex.EncodeToString(b[:])
 }
 
-// staging is where part files are written before they are committed: one
-// hidden directory per logid, so that recovery finds every orphan with one
-// listing and Hive never sees an in-progress file.
-func (p *Pipeline) staging() string { return path.Join(".landfall", p.cfg.LogID, "staging") }
+// stagingRoot holds the part files being written, invisible to Hive: one
+// directory per ownership epoch under one per logid, so that recovery finds
+// every orphan with one listing and sweeps only what older owners left —
+// never the files of a newer owner that took over while this process was
+// paused.
+func (p *Pipeline) stagingRoot() string { return path.Join(".landfall", p.cfg.LogID, "staging") }
+
+// staging is this owner's own staging directory.
+func (p *Pipeline) staging() string { return path.Join(p.stagingRoot(), epochDir(p.epoch)) }
+
+func epochDir(epoch int64) string { return fmt.Sprintf("%020d", epoch) }
 
 // Run consumes until ctx is cancelled (then it checkpoints, finalizes and
 // returns nil) or until something fatal happens (then it stops dead and
@@ -485,7 +498,7 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 		ps.maxEvent = ms
 	}
 	ps.valid = true
-	if p.cp.CommitCursor == 0 && ms < p.minEvent {
+	if !p.cp.CursorSet && ms < p.minEvent {
 		p.minEvent = ms
 	}
 	op := p.last
@@ -561,7 +574,7 @@ func (p *Pipeline) boundOf(ms int64) bound {
 func (p *Pipeline) route(ms int64) (*openPart, error) {
 	b := p.boundOf(ms)
 	dir := b.path
-	late := p.cp.CommitCursor != 0 && b.start < p.cp.CommitCursor
+	late := p.cp.CursorSet && b.start < p.cp.CommitCursor
 	if late && p.cfg.Late.Policy == "sink" {
 		dir = path.Join("_late", b.path)
 	}
