@@ -450,17 +450,18 @@ type landfall struct {
 	err  error
 }
 
-// start runs bin/landfall run --config … as a separate process.
-func (tb *table) start(name string) *landfall {
+// start runs bin/landfall run --config … as a separate process, with env
+// added to its environment.
+func (tb *table) start(name string, env ...string) *landfall {
 	tb.t.Helper()
-	l, err := tb.tryStart(name)
+	l, err := tb.tryStart(name, env...)
 	if err != nil {
 		tb.t.Fatal(err)
 	}
 	return l
 }
 
-func (tb *table) tryStart(name string) (*landfall, error) {
+func (tb *table) tryStart(name string, env ...string) (*landfall, error) {
 	logPath := filepath.Join(tb.workdir, name+".log")
 	out, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -469,7 +470,7 @@ func (tb *table) tryStart(name string) (*landfall, error) {
 	fmt.Fprintf(out, "=== %s start %s\n", time.Now().Format(time.RFC3339Nano), name)
 	cmd := exec.Command(os.Getenv("LANDFALL_E2E_BIN"), "run", "--config", tb.cfgPath)
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "HADOOP_USER_NAME=root")
+	cmd.Env = append(append(os.Environ(), "HADOOP_USER_NAME=root"), env...)
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("start landfall %s: %w", name, err)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -182,6 +183,27 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	}
 }
 
+// pauseAt returns a failpoint hook that freezes the process (SIGSTOP, as
+// a GC or VM pause would) the first time it reaches the named point of the
+// checkpoint protocol (committer.FP…), or nil. Only the end-to-end tests
+// set LANDFALL_TEST_PAUSE_AT: they freeze a process where no signal from
+// outside could time it, then thaw it with SIGCONT.
+func pauseAt(name string, log *slog.Logger) func(string) error {
+	if name == "" {
+		return nil
+	}
+	var once sync.Once
+	return func(at string) error {
+		if at == name {
+			once.Do(func() {
+				log.Warn("pausing at failpoint (LANDFALL_TEST_PAUSE_AT)", "failpoint", at)
+				_ = syscall.Kill(os.Getpid(), syscall.SIGSTOP)
+			})
+		}
+		return nil
+	}
+}
+
 // restartBackoff is the first wait before an in-process restart; it
 // doubles up to maxRestartBackoff while attempts keep failing within a
 // minute.
@@ -229,7 +251,8 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, for
 	defer store.Close()
 	log.Info("owner", "logid", cfg.LogID)
 
-	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: *format, Steps: steps, Registerer: reg, Logger: log})
+	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: *format, Steps: steps, Registerer: reg, Logger: log,
+		Failpoint: pauseAt(os.Getenv("LANDFALL_TEST_PAUSE_AT"), log)})
 	if err != nil {
 		return err
 	}
