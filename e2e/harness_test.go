@@ -25,7 +25,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
@@ -79,6 +81,9 @@ type tableConfig struct {
 	ddl bool
 	// webhook, if set, is the URL of a webhook step after success-file.
 	webhook string
+	// replicas, if set, places each partition of the topic on these
+	// brokers (node ids), e.g. [[1] [2]] with kafka.sh start-broker2.
+	replicas [][]int32
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -113,11 +118,15 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 	defer adm.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := kadm.NewClient(adm).CreateTopic(ctx, partitions, 1, nil, tb.topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
+	if tc.replicas == nil {
+		resp, err := kadm.NewClient(adm).CreateTopic(ctx, partitions, 1, nil, tb.topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			t.Fatalf("create topic %s: %v", tb.topic, err)
+		}
+	} else if err := createPlaced(ctx, adm, tb.topic, tc.replicas); err != nil {
 		t.Fatalf("create topic %s: %v", tb.topic, err)
 	}
 
@@ -197,6 +206,40 @@ late:
 	}
 	t.Logf("table %s: topic %s, hdfs %s, logs in %s", tb.name, tb.topic, tb.root, tb.workdir)
 	return tb
+}
+
+// createPlaced creates a topic whose partition i lives on replicas[i].
+func createPlaced(ctx context.Context, cl *kgo.Client, topic string, replicas [][]int32) error {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
+	for i, r := range replicas {
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition, a.Replicas = int32(i), r
+		rt.ReplicaAssignment = append(rt.ReplicaAssignment, a)
+	}
+	req.Topics = append(req.Topics, rt)
+	req.TimeoutMillis = 30000
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return err
+	}
+	for _, t := range resp.Topics {
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+			return fmt.Errorf("%w: %v", err, t.ErrorMessage)
+		}
+	}
+	return nil
+}
+
+// produceTo is produce into one partition.
+func (tb *table) produceTo(ctx context.Context, partition int32, n int, et time.Time, step time.Duration) (time.Time, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.kafka), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordDeliveryTimeout(time.Minute))
+	if err != nil {
+		return et, err
+	}
+	defer cl.Close()
+	return tb.produceVia(ctx, cl, partition, n, et, step)
 }
 
 // hiveTable is the name of the test tables in the metastore (one database
@@ -343,6 +386,11 @@ func formatYAML(name string) string {
 // and returns the next event time. Records count as produced once Kafka
 // acknowledged them; those of a failed batch may or may not be there.
 func (tb *table) produce(ctx context.Context, n int, et time.Time, step time.Duration) (time.Time, error) {
+	return tb.produceVia(ctx, tb.prod, -1, n, et, step)
+}
+
+// produceVia produces through cl, into partition if it is not negative.
+func (tb *table) produceVia(ctx context.Context, cl *kgo.Client, partition int32, n int, et time.Time, step time.Duration) (time.Time, error) {
 	recs := make([]*kgo.Record, 0, n)
 	ids := make([]string, 0, n)
 	kinds := make([]loggen.Kind, 0, n)
@@ -350,7 +398,7 @@ func (tb *table) produce(ctx context.Context, n int, et time.Time, step time.Dur
 	tb.mu.Lock()
 	for i := 0; i < n; i++ {
 		v, kind := tb.gen.Next(nil, et)
-		recs = append(recs, &kgo.Record{Topic: tb.topic, Value: v})
+		recs = append(recs, &kgo.Record{Topic: tb.topic, Partition: max(partition, 0), Value: v})
 		ids = append(ids, fmt.Sprint(tb.gen.Seq()))
 		kinds = append(kinds, kind)
 		var ts time.Time
@@ -362,7 +410,7 @@ func (tb *table) produce(ctx context.Context, n int, et time.Time, step time.Dur
 		et = et.Add(step)
 	}
 	tb.mu.Unlock()
-	err := tb.prod.ProduceSync(ctx, recs...).FirstErr()
+	err := cl.ProduceSync(ctx, recs...).FirstErr()
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	for i, id := range ids {

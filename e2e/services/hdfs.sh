@@ -5,7 +5,7 @@
 # replication 1, permissions off, data under $E2E_STATE/hdfs.
 #
 #   hdfs.sh start|stop|restart|status
-#   hdfs.sh stop-datanode|start-datanode|restart-datanode
+#   hdfs.sh stop-datanode|start-datanode|restart-datanode|pause-datanode|resume-datanode
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -144,8 +144,22 @@ svc_stop() {
 	log "hdfs stopped"
 }
 
+# signal_datanode freezes (STOP) or thaws (CONT) the DataNode: a DataNode
+# that stops answering without closing its connections, as a hung disk or
+# a long GC pause leaves it.
+signal_datanode() {
+	local pid
+	[[ -f $DN_PIDFILE ]] || die "no datanode running"
+	while read -r pid; do
+		[[ -n $pid ]] && kill "-$1" "$pid"
+	done <"$DN_PIDFILE"
+	log "datanode sent SIG$1"
+}
+
 case ${1:-} in
 stop-datanode) stop_datanode ;;
+pause-datanode) signal_datanode STOP ;;
+resume-datanode) signal_datanode CONT ;;
 start-datanode)
 	write_config
 	start_datanode
