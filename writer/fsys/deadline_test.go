@@ -97,13 +97,21 @@ func TestDeadlineAbandonsStuckCalls(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			switch op {
-			case "close":
-				err = f.Close()
-			case "sync":
-				err = f.Sync()
-			case "rename":
-				err = d.Rename("staging/x.txt", "dt=1/x.txt")
+			res := make(chan error, 1)
+			go func() {
+				switch op {
+				case "close":
+					res <- f.Close()
+				case "sync":
+					res <- f.Sync()
+				case "rename":
+					res <- d.Rename("staging/x.txt", "dt=1/x.txt")
+				}
+			}()
+			select {
+			case err = <-res:
+			case <-time.After(timeout + 5*time.Second):
+				t.Fatalf("%s of a hung backend did not return within %v", op, timeout+5*time.Second)
 			}
 			took := time.Since(start)
 			if !errors.Is(err, ErrTimeout) {
@@ -157,17 +165,31 @@ func TestDeadlineClosesAbandonedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &stuckFS{FS: l, release: make(chan struct{}), entered: make(chan string, 16)}
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(s.release)
+		}
+	})
 	f, err := WithDeadline(s, 50*time.Millisecond).Create("x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Sync(); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("sync: %v, want ErrTimeout", err)
+	res := make(chan error, 1)
+	go func() { res <- f.Sync() }()
+	select {
+	case err := <-res:
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("sync: %v, want ErrTimeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("sync of a hung backend did not return within 5s")
 	}
 	if s.closes.Load() != 0 {
 		t.Fatal("closed while the sync still runs")
 	}
 	close(s.release)
+	released = true
 	deadline := time.Now().Add(5 * time.Second)
 	for s.closes.Load() == 0 {
 		if time.Now().After(deadline) {
