@@ -45,9 +45,9 @@ type nativeDeadliner interface {
 }
 
 // WithDeadline returns inner with every call bounded by timeout: FS
-// methods, File Write, Sync and Close, Reader Read, ReadAt, Seek and Close. A call
-// that outlasts it returns a *TimeoutError (errors.Is ErrTimeout) naming the
-// operation and the file. This is what keeps a hung DataNode or NameNode
+// methods, File Write, Sync and Close, Reader Read, ReadAt, Seek and Close.
+// A call that outlasts it returns a *TimeoutError (errors.Is ErrTimeout)
+// naming the operation and the file. This is what keeps a hung DataNode or NameNode
 // from blocking a checkpoint, a graceful stop or a crash's clean-up for
 // longer than timeout (P5).
 //
@@ -62,10 +62,10 @@ type nativeDeadliner interface {
 //
 // A File or Reader one of whose calls timed out refuses every further call,
 // Close included, with that call's error: a write after a timed-out write
-// could leave a gap. Like the files they wrap, Files and Readers are for one
-// goroutine at a time (a File's calls share one result channel and timer,
-// so the hot path allocates nothing but its goroutine); the FS is safe for
-// concurrent use.
+// could leave a gap. A File is for one goroutine at a time, as the files it
+// wraps are: its calls share one result channel and timer, so the write
+// path allocates nothing but the goroutine. The FS, and a Reader's ReadAt,
+// may be called concurrently.
 //
 // If inner has native deadlines (HDFS), they are set to timeout as well. A
 // timeout of zero or less means no deadline: inner is returned as it is.
