@@ -56,6 +56,13 @@ type EtcdConfig struct {
 type WarehouseConfig struct {
 	// URI of the table's directory: file:///… or hdfs://host:port/….
 	URI string `yaml:"uri"`
+	// Timeout bounds every filesystem call (create, write, sync, close,
+	// rename, list, …): one that outlasts it fails, and so does the
+	// checkpoint or file it was for, which recovery then repairs. Without
+	// it a DataNode that stops answering hangs a close forever, and a stop
+	// or a restart with it. Keep it above the slowest healthy call: an HDFS
+	// close waits for the NameNode to see the last block replicated.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 type FormatConfig struct {
@@ -161,6 +168,9 @@ func (c *Config) Defaults() {
 	if c.Etcd.DialTimeout == 0 {
 		c.Etcd.DialTimeout = 5 * time.Second
 	}
+	if c.Warehouse.Timeout == 0 {
+		c.Warehouse.Timeout = time.Minute
+	}
 	def(&c.Hive.Database, "default")
 	def(&c.Hive.Table, c.LogID)
 	def(&c.Format.Name, "text")
@@ -248,6 +258,9 @@ func (c *Config) Validate() error {
 		bad("warehouse.uri", "missing: the table directory, e.g. file:///data/warehouse/ods.db/nginx_access or hdfs://nn:8020/warehouse/…")
 	} else if !strings.HasPrefix(c.Warehouse.URI, "file:///") && !strings.HasPrefix(c.Warehouse.URI, "hdfs://") && !strings.HasPrefix(c.Warehouse.URI, "/") {
 		bad("warehouse.uri", "%q: want file:///absolute/path or hdfs://host:port/path", c.Warehouse.URI)
+	}
+	if c.Warehouse.Timeout < time.Second {
+		bad("warehouse.timeout", "%v: want at least 1s (a healthy HDFS close can take seconds); default 1m", c.Warehouse.Timeout)
 	}
 	switch c.Format.Name {
 	case "text":

@@ -3,6 +3,7 @@ package committer
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 const goodConfig = `
@@ -18,7 +19,7 @@ func TestConfigDefaultsAndValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Checkpoint.Interval.Seconds() != 10 || c.Format.Name != "text" || c.Late.Policy != "append" || c.Hive.Table != "nginx_access" || len(c.Commit.Steps) != 1 {
+	if c.Checkpoint.Interval.Seconds() != 10 || c.Format.Name != "text" || c.Late.Policy != "append" || c.Hive.Table != "nginx_access" || len(c.Commit.Steps) != 1 || c.Warehouse.Timeout != time.Minute {
 		t.Fatalf("defaults not applied: %+v", c)
 	}
 }
@@ -34,6 +35,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"etcd: {endpoints: []}", "etcd.endpoints:"},
 		{"etcd: {endpoints: [embedded]}", "etcd.embedded_dir:"},
 		{"warehouse: {uri: 's3://bucket/x'}", "warehouse.uri:"},
+		{"warehouse: {uri: 'file:///w', timeout: 500ms}", "warehouse.timeout:"},
+		{"warehouse: {uri: 'file:///w', timeout: -1s}", "warehouse.timeout:"},
 		{"format: {name: parquet}", "format.name:"},
 		{"format: {name: orc}", "format.schema:"},
 		{"format: {name: text, compression: gzip}", "format.compression:"},

@@ -185,6 +185,9 @@ type opts struct {
 	format    writer.Format
 	store     func(*state.Store) any
 	reg       prometheus.Registerer
+	// wrapFS, if set, is put around the warehouse the pipeline sees (faults,
+	// fsys.WithDeadline).
+	wrapFS func(fsys.FS) fsys.FS
 }
 
 // start takes ownership and runs a pipeline in the background.
@@ -205,7 +208,10 @@ func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instan
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	lfs := countingFS{local, &e.openFiles}
+	var lfs fsys.FS = countingFS{local, &e.openFiles}
+	if o.wrapFS != nil {
+		lfs = o.wrapFS(lfs)
+	}
 	f := o.format
 	if f == nil {
 		f, _ = writer.NewText(cfg.Format.Compression)

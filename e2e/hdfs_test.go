@@ -46,6 +46,12 @@ func TestHDFSConformance(t *testing.T) {
 	fsys.Conformance(t, func(t *testing.T) fsys.FS { return newHDFS(t, testRoot(t)) })
 }
 
+// The deadline wrapper, with the client's native deadlines set through it,
+// changes nothing a backend promises.
+func TestHDFSDeadlineConformance(t *testing.T) {
+	fsys.Conformance(t, func(t *testing.T) fsys.FS { return fsys.WithDeadline(newHDFS(t, testRoot(t)), time.Minute) })
+}
+
 func TestHDFSOpenURI(t *testing.T) {
 	root := testRoot(t)
 	f, err := fsys.Open("hdfs://" + endpoint(t, "LANDFALL_E2E_HDFS") + root)

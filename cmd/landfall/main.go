@@ -228,6 +228,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, for
 	if err != nil {
 		return fmt.Errorf("warehouse.uri: %w", err)
 	}
+	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()
 	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, newTableCache(cli, cfg), reg, log)
 	if err != nil {

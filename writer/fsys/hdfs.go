@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/colinmarc/hdfs/v2"
@@ -46,6 +47,11 @@ type HDFSOptions struct {
 	CompleteTimeout time.Duration
 	// RecoverTimeout bounds Recover's wait for lease recovery. Default 5m.
 	RecoverTimeout time.Duration
+	// IOTimeout is the deadline of each write, read and complete on a
+	// DataNode connection, so that the client itself fails a call to a
+	// DataNode that stopped answering. Zero means none; WithDeadline sets
+	// it to its own timeout.
+	IOTimeout time.Duration
 }
 
 // HDFS is the HDFS backend, on github.com/colinmarc/hdfs/v2.
@@ -78,6 +84,8 @@ type HDFS struct {
 	mu        sync.Mutex // guards repl and blockSize
 	repl      int
 	blockSize int64
+
+	ioTimeout atomic.Int64 // time.Duration; see HDFSOptions.IOTimeout
 }
 
 // NewHDFS connects to the NameNode and returns the backend rooted at
@@ -116,6 +124,7 @@ func NewHDFS(opts HDFSOptions) (*HDFS, error) {
 		return nil, err
 	}
 	h := &HDFS{client: c, rpc: rpc, root: opts.Root, opts: opts}
+	h.ioTimeout.Store(int64(opts.IOTimeout))
 	if err := c.MkdirAll(h.root, 0o755); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("fsys: hdfs: create root %s: %w", h.root, err)
@@ -139,6 +148,26 @@ func newHDFSClient(opts HDFSOptions) (*hdfs.Client, error) {
 
 // Root is the absolute HDFS directory the names are relative to.
 func (h *HDFS) Root() string { return h.root }
+
+func (h *HDFS) setIOTimeout(d time.Duration) { h.ioTimeout.Store(int64(d)) }
+
+// deadliner is a client file with native deadlines: FileWriter, FileReader.
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// bound sets the I/O deadline of one call on a DataNode connection and
+// returns what clears it again. Cleared, not left to expire: between calls
+// the writer's heartbeats must keep flowing, or the DataNode drops an idle
+// pipeline, and a packet's late acknowledgement would fail the next call.
+// A deadline that passes mid-call fails that call and breaks the pipeline;
+// the file is then lost to this writer, and Recover is the way out.
+func (h *HDFS) bound(d deadliner) func() {
+	t := time.Duration(h.ioTimeout.Load())
+	if t <= 0 {
+		return func() {}
+	}
+	_ = d.SetDeadline(time.Now().Add(t)) // errors only for a closed file: the call reports it
+	return func() { _ = d.SetDeadline(time.Time{}) }
+}
 
 func (h *HDFS) path(name string) (string, error) {
 	if strings.Contains(name, "\x00") {
@@ -219,7 +248,9 @@ func (f *hdfsFile) Write(b []byte) (int, error) {
 		}
 		f.w = w
 	}
+	unbound := f.h.bound(f.w)
 	n, err := f.w.Write(b)
+	unbound()
 	if err != nil {
 		f.err = fmt.Errorf("fsys: write %s: %w", f.name, err)
 	}
@@ -266,6 +297,9 @@ func (f *hdfsFile) complete(op string) error {
 	}
 	deadline := time.Now().Add(f.h.opts.CompleteTimeout)
 	wait := 50 * time.Millisecond
+	// Close waits for every packet's acknowledgement and the block's
+	// finalization on the DataNode connection, under the I/O deadline.
+	f.h.bound(f.w)
 	err := f.w.Close()
 	for hdfs.IsErrReplicating(err) && time.Now().Before(deadline) {
 		time.Sleep(wait)
@@ -293,12 +327,23 @@ func (h *HDFS) Open(name string) (Reader, error) {
 		r.Close()
 		return nil, fmt.Errorf("fsys: open %s: is a directory", name)
 	}
-	return &hdfsReader{FileReader: r, size: st.Size()}, nil
+	return &hdfsReader{FileReader: r, h: h, size: st.Size()}, nil
 }
 
 type hdfsReader struct {
 	*hdfs.FileReader
+	h    *HDFS
 	size int64
+}
+
+func (r *hdfsReader) Read(b []byte) (int, error) {
+	defer r.h.bound(r.FileReader)()
+	return r.FileReader.Read(b)
+}
+
+func (r *hdfsReader) ReadAt(b []byte, off int64) (int, error) {
+	defer r.h.bound(r.FileReader)()
+	return r.FileReader.ReadAt(b, off)
 }
 
 func (r *hdfsReader) Size() int64 { return r.size }
