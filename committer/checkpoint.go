@@ -212,10 +212,27 @@ func (p *Pipeline) fileMeta(op *openPart) map[string]string {
 // partitions that received late files.
 func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	cp := p.cp
+	// fresh: the partitions are known from a look at this checkpoint.
+	fresh := false
+	if !time.Now().Before(p.nextDiscover) {
+		_, err := p.discover(ctx)
+		fresh = err == nil
+	}
+	// Kafka is asked at most once per checkpoint, and only when the answer
+	// matters: a checkpoint without records, or a partition gone quiet.
+	var ends map[int32]offsetRange
+	listed := false
+	list := func() map[int32]offsetRange {
+		if !listed {
+			listed = true
+			ends = p.listEnds(ctx)
+		}
+		return ends
+	}
 	switch {
 	case p.interval > 0:
 		cp.IdleCheckpoints = 0
-	case p.caughtUp(ctx):
+	case p.caughtUp(list()):
 		cp.IdleCheckpoints++
 	default:
 		// No records, but Kafka holds some we have not read (start-up, a
@@ -226,25 +243,49 @@ func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	p.interval = 0
 	p.ckptNo++
 	ooo := p.cfg.Watermark.OutOfOrderness.Milliseconds()
+	// Every partition of the topic holds the watermark at its largest event
+	// time, except one that is both idle (no record for idle_checkpoints
+	// checkpoints) and known, by this checkpoint's listing, to have nothing
+	// left to read. Quiet is not enough: a partition whose leader is
+	// unreachable delivers nothing while holding a backlog, and committing
+	// past it lands its records in committed partitions. A partition that
+	// must hold but has no event time yet holds the watermark where it is.
 	wm := int64(math.MaxInt64)
-	active := false
-	for part, seen := range p.lastSeen {
-		if p.ckptNo-seen > p.cfg.Watermark.IdleCheckpoints {
-			continue // idle Kafka partition: don't let it hold the watermark back
+	active, held := false, false
+	for part := range p.parts {
+		if p.ckptNo-p.lastSeen[part] > p.cfg.Watermark.IdleCheckpoints && p.partCaughtUp(list(), part) {
+			continue
+		}
+		t, ok := cp.MaxEventTime[part]
+		if !ok {
+			held = true
+			continue
 		}
 		active = true
-		wm = min(wm, cp.MaxEventTime[part]-ooo)
+		wm = min(wm, t-ooo)
 	}
-	if active && wm > cp.Watermark {
-		cp.Watermark = wm
+	next := cp.Watermark
+	if active && !held && wm > next {
+		next = wm
 	}
 	if cp.IdleCheckpoints >= p.cfg.Watermark.IdleCheckpoints && cp.CursorSet {
 		// Stream break: no data anywhere, so processing time says how far
 		// event time has got.
-		if clock := p.now().UnixMilli() - ooo; clock > cp.Watermark {
-			cp.Watermark = clock
+		if clock := p.now().UnixMilli() - ooo; clock > next {
+			next = clock
 		}
 	}
+	// Partitions are looked for only now and then, but before the watermark
+	// commits a partition it must know them all: one created since the last
+	// look holds the watermark (no event time, not known caught up) from
+	// this checkpoint on, and so does a look that failed. One hour's commit
+	// costs one metadata request.
+	if next > cp.Watermark && !fresh && p.commitDue(next) {
+		if found, err := p.discover(ctx); found || err != nil {
+			next = cp.Watermark
+		}
+	}
+	cp.Watermark = next
 	if !cp.CursorSet && p.minEvent != math.MaxInt64 {
 		cp.CommitCursor, cp.CursorSet = p.boundOf(p.minEvent).start, true
 	}
@@ -308,30 +349,46 @@ func (p *Pipeline) skipEmptyPast() {
 	cp.CommitCursor = to
 }
 
-// caughtUp says whether every Kafka partition has been consumed to its end
-// offset. It asks the brokers, so it runs only at checkpoints that saw no
-// record; any doubt (an error, a timeout) answers no.
-func (p *Pipeline) caughtUp(ctx context.Context) bool {
-	if p.ends == nil {
-		return false
+// commitDue says whether watermark wm would make a partition commit due.
+func (p *Pipeline) commitDue(wm int64) bool {
+	cursor, set := p.cp.CommitCursor, p.cp.CursorSet
+	if !set && p.minEvent != math.MaxInt64 {
+		cursor, set = p.boundOf(p.minEvent).start, true
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	return set && p.boundOf(cursor).end+p.cfg.Commit.Delay.Milliseconds() <= wm
+}
+
+// listEnds lists every partition of the topic, bounded in time; what it
+// has no answer for is unknown, and unknown is never caught up.
+func (p *Pipeline) listEnds(ctx context.Context) map[int32]offsetRange {
+	if p.ends == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, kafkaListTimeout)
 	defer cancel()
 	ends, err := p.ends(ctx)
 	if err != nil {
-		p.log.Warn("kafka end offsets unknown; not treating the quiet as a stream break", "err", err)
-		return false
+		p.log.Warn("kafka offsets unknown for some partitions; they hold the watermark and there is no stream break", "topic", p.cfg.Kafka.Topic, "err", err)
 	}
-	for part, se := range ends {
-		next, ok := p.cp.Offsets[part]
-		if !ok {
-			next = se[0]
-		}
-		if next < se[1] {
+	return ends
+}
+
+// caughtUp says whether every partition of the topic (consumed, or only
+// just listed: new ones are discovered at a later checkpoint) has been
+// consumed to its last stable offset, the end of what read_committed can
+// read; an open transaction's records are not a backlog until it ends.
+func (p *Pipeline) caughtUp(ends map[int32]offsetRange) bool {
+	for part := range p.parts {
+		if !p.partCaughtUp(ends, part) {
 			return false
 		}
 	}
-	return len(ends) > 0
+	for part := range ends {
+		if !p.partCaughtUp(ends, part) {
+			return false
+		}
+	}
+	return len(p.parts) > 0
 }
 
 // maxCommitsPerCheckpoint bounds the work of one checkpoint after a long

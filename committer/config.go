@@ -35,12 +35,25 @@ type Config struct {
 type KafkaConfig struct {
 	Brokers []string `yaml:"brokers"`
 	Topic   string   `yaml:"topic"`
-	// StartOffset applies to Kafka partitions the checkpoint has no offset
-	// for: "earliest" or "latest".
+	// StartOffset is where landfall's first start (no checkpoint yet) begins
+	// in the partitions that exist then: "earliest" or "latest". "latest" is
+	// resolved to concrete offsets once and kept in the checkpoint, so a
+	// restart never skips again; partitions created later always start at
+	// their beginning.
 	StartOffset string `yaml:"start_offset"`
 	ClientID    string `yaml:"client_id"`
 	// FetchMaxBytes bounds one fetch response (memory, P5).
 	FetchMaxBytes int32 `yaml:"fetch_max_bytes"`
+	// OutOfRange is what to do when a stored offset no longer exists in
+	// Kafka: below the log start (retention deleted records landfall had
+	// not read) or past the log end (the topic was deleted and created
+	// again, or the broker lost data). "earliest" resumes at the oldest
+	// record still there, "latest" at the end, "fail" stops the pipeline.
+	// Each case is logged at ERROR with the offsets lost and counted.
+	OutOfRange string `yaml:"out_of_range"`
+	// PartitionDiscoveryInterval is how often, at most, checkpoints look
+	// for partitions added to the topic while landfall runs.
+	PartitionDiscoveryInterval time.Duration `yaml:"partition_discovery_interval"`
 }
 
 type EtcdConfig struct {
@@ -161,6 +174,10 @@ func (c *Config) Defaults() {
 	if c.Kafka.FetchMaxBytes == 0 {
 		c.Kafka.FetchMaxBytes = 32 << 20
 	}
+	def(&c.Kafka.OutOfRange, "earliest")
+	if c.Kafka.PartitionDiscoveryInterval == 0 {
+		c.Kafka.PartitionDiscoveryInterval = 30 * time.Second
+	}
 	def(&c.Etcd.Prefix, "/landfall")
 	if c.Etcd.LeaseTTL == 0 {
 		c.Etcd.LeaseTTL = 10 * time.Second
@@ -237,6 +254,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Kafka.FetchMaxBytes < 1<<10 {
 		bad("kafka.fetch_max_bytes", "%d: want at least 1024", c.Kafka.FetchMaxBytes)
+	}
+	switch c.Kafka.OutOfRange {
+	case outOfRangeEarliest, outOfRangeLatest, outOfRangeFail:
+	default:
+		bad("kafka.out_of_range", "%q: want earliest, latest or fail", c.Kafka.OutOfRange)
+	}
+	if c.Kafka.PartitionDiscoveryInterval < 10*time.Millisecond {
+		bad("kafka.partition_discovery_interval", "%v: want at least 10ms (e.g. 30s)", c.Kafka.PartitionDiscoveryInterval)
 	}
 	if len(c.Etcd.Endpoints) == 0 {
 		bad("etcd.endpoints", "missing: list etcd client URLs, or [embedded] with etcd.embedded_dir")

@@ -32,6 +32,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"kafka: {brokers: [], topic: nginx}", "kafka.brokers:"},
 		{"kafka: {brokers: [k:1]}", "kafka.topic:"},
 		{"kafka: {brokers: [k:1], topic: t, start_offset: middle}", "kafka.start_offset:"},
+		{"kafka: {brokers: [k:1], topic: t, out_of_range: skip}", "kafka.out_of_range:"},
+		{"kafka: {brokers: [k:1], topic: t, partition_discovery_interval: 1ms}", "kafka.partition_discovery_interval:"},
 		{"etcd: {endpoints: []}", "etcd.endpoints:"},
 		{"etcd: {endpoints: [embedded]}", "etcd.embedded_dir:"},
 		{"warehouse: {uri: 's3://bucket/x'}", "warehouse.uri:"},

@@ -12,7 +12,7 @@ import (
 
 type metrics struct {
 	records, bytes, late, files, checkpoints, orphans, partitionsCommitted, commitFailures prometheus.Counter
-	invalid                                                                                *prometheus.CounterVec
+	invalid, offsetResets, skippedOffsets                                                  *prometheus.CounterVec
 	checkpointSeconds                                                                      prometheus.Histogram
 	openFiles, watermark                                                                   prometheus.Gauge
 	// skippedEmpty counts hours behind the watermark by more than
@@ -36,6 +36,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		invalid: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "landfall_committer_invalid_records_total", Help: "Records sent to the invalid-record sink.",
 		}, []string{"reason"}),
+		offsetResets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "landfall_committer_offset_resets_total", Help: "Stored Kafka offsets found out of range and reset by kafka.out_of_range.",
+		}, []string{"reason"}),
+		skippedOffsets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "landfall_committer_skipped_offsets_total", Help: "Kafka offsets never landed because of an out-of-range reset (deleted by retention, or skipped by kafka.out_of_range: latest).",
+		}, []string{"reason"}),
 		checkpointSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "landfall_committer_checkpoint_seconds", Help: "Time to roll files and write a checkpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
@@ -48,7 +54,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
-		m.partitionsCommitted, m.commitFailures, m.invalid, m.checkpointSeconds, m.openFiles, m.watermark} {
+		m.partitionsCommitted, m.commitFailures, m.invalid, m.offsetResets, m.skippedOffsets, m.checkpointSeconds, m.openFiles, m.watermark} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}

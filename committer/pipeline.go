@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/landfall/landfall/committer/jsonscan"
@@ -100,9 +101,15 @@ type Pipeline struct {
 	consumed map[int32]int64
 
 	progress progress
-	// ends lists [start, end) offsets per Kafka partition, for stream-break
-	// detection.
-	ends func(context.Context) (map[int32][2]int64, error)
+	// ends lists what each Kafka partition holds, for stream-break and
+	// idleness detection; a partition missing from its answer is unknown.
+	ends func(context.Context) (map[int32]offsetRange, error)
+
+	// Kafka, set up by connect and used by the consume loop only.
+	cl           *kgo.Client
+	adm          *kadm.Client
+	parts        map[int32]bool // the topic's partitions being consumed
+	nextDiscover time.Time      // earliest next look for new partitions
 }
 
 type openPart struct {
@@ -318,7 +325,11 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 }
 
 // connect finds the topic's partitions and starts consuming each at the
-// checkpoint's offset.
+// checkpoint's offset. A partition without one starts at its beginning,
+// except on the first start with kafka.start_offset: latest, where "latest"
+// is resolved here, once, and kept in the checkpoint: a partition that has
+// no record yet must not be skipped to its end again at every restart, and
+// one created after the first start has no "latest" to skip to.
 func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 	base := append([]kgo.Opt{
 		kgo.SeedBrokers(p.cfg.Kafka.Brokers...),
@@ -328,12 +339,14 @@ func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
+	defer admin.Close()
 	adm := kadm.NewClient(admin)
+	topic := p.cfg.Kafka.Topic
 	var parts []int32
 	for attempt := 0; ; attempt++ {
-		md, err := adm.Metadata(ctx, p.cfg.Kafka.Topic)
+		md, err := adm.Metadata(ctx, topic)
 		if err == nil {
-			td, ok := md.Topics[p.cfg.Kafka.Topic]
+			td, ok := md.Topics[topic]
 			switch {
 			case !ok:
 				err = fmt.Errorf("topic missing from metadata")
@@ -343,65 +356,112 @@ func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 				parts = td.Partitions.Numbers()
 			}
 		}
+		if err == nil && len(parts) > 0 && p.cp.Seq == 0 && p.cfg.Kafka.StartOffset == "latest" {
+			err = p.resolveLatest(ctx, adm, parts)
+		}
 		if err == nil && len(parts) > 0 {
 			break
 		}
 		if attempt >= 30 || ctx.Err() != nil {
-			admin.Close()
-			return nil, fmt.Errorf("kafka: describe topic %s: %v", p.cfg.Kafka.Topic, err)
+			return nil, fmt.Errorf("kafka: describe topic %s: %v", topic, err)
 		}
-		p.log.Warn("kafka metadata not ready, retrying", "topic", p.cfg.Kafka.Topic, "err", err)
+		p.log.Warn("kafka metadata not ready, retrying", "topic", topic, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
 	}
-	admin.Close()
 
 	offsets := map[int32]kgo.Offset{}
+	p.parts = map[int32]bool{}
 	for _, part := range parts {
+		p.parts[part] = true
 		if off, ok := p.cp.Offsets[part]; ok {
 			offsets[part] = kgo.NewOffset().At(off)
-		} else if p.cfg.Kafka.StartOffset == "latest" {
-			offsets[part] = kgo.NewOffset().AtEnd()
 		} else {
 			offsets[part] = kgo.NewOffset().AtStart()
 		}
 	}
 	opts := append(base,
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{p.cfg.Kafka.Topic: offsets}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxBytes(p.cfg.Kafka.FetchMaxBytes),
 		kgo.FetchMaxWait(500*time.Millisecond),
+		// Records of aborted transactions must never land, and records of
+		// open ones not yet; the markers that end transactions are kept so
+		// that the stored offset moves past them (see consume).
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		// An offset that is out of range reaches consume as a fetch error
+		// instead of franz-go's silent reset, so that kafka.out_of_range
+		// decides and the loss is logged and counted.
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka consumer: %w", err)
 	}
-	p.log.Info("consuming", "topic", p.cfg.Kafka.Topic, "partitions", len(parts))
+	p.cl, p.adm = cl, kadm.NewClient(cl)
+	p.nextDiscover = time.Now().Add(p.cfg.Kafka.PartitionDiscoveryInterval)
+	p.log.Info("consuming", "topic", topic, "partitions", len(parts))
 	return cl, nil
 }
 
-func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32][2]int64, error) {
-	return func(ctx context.Context) (map[int32][2]int64, error) {
-		starts, err := adm.ListStartOffsets(ctx, topic)
-		if err == nil {
-			err = starts.Error()
+// resolveLatest puts the end of every partition without a stored offset
+// into the checkpoint's offsets. It runs on the first start only (no
+// durable checkpoint yet; a crash before the first one resolves again).
+func (p *Pipeline) resolveLatest(ctx context.Context, adm *kadm.Client, parts []int32) error {
+	topic := p.cfg.Kafka.Topic
+	ends, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("list end offsets for start_offset latest: %w", err)
+	}
+	resolved := map[int32]int64{}
+	for _, part := range parts {
+		if _, ok := p.cp.Offsets[part]; ok {
+			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("list start offsets: %w", err)
+		o, ok := ends.Lookup(topic, part)
+		if !ok || o.Err != nil {
+			return fmt.Errorf("list end offset of partition %d for start_offset latest: %v", part, o.Err)
 		}
-		ends, err := adm.ListEndOffsets(ctx, topic)
-		if err == nil {
-			err = ends.Error()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list end offsets: %w", err)
-		}
-		out := map[int32][2]int64{}
+		resolved[part] = o.Offset
+	}
+	for part, off := range resolved {
+		p.cp.Offsets[part] = off
+		p.log.Info("start_offset latest resolved", "topic", topic, "partition", part, "offset", off)
+	}
+	return nil
+}
+
+// offsetRange is what a Kafka partition holds at one moment: its log start
+// offset and its last stable offset, the end of what a read_committed
+// consumer can read (the high watermark when no transaction is open).
+type offsetRange struct{ start, end int64 }
+
+// endOffsets lists every partition of the topic. Partitions whose listing
+// failed are left out of the answer, and the error says why; the answer for
+// the others is still good.
+func endOffsets(adm *kadm.Client, topic string) func(context.Context) (map[int32]offsetRange, error) {
+	return func(ctx context.Context) (map[int32]offsetRange, error) {
+		starts, serr := adm.ListStartOffsets(ctx, topic)
+		ends, eerr := adm.ListCommittedOffsets(ctx, topic)
+		errs := []error{serr, eerr}
+		out := map[int32]offsetRange{}
 		ends.Each(func(o kadm.ListedOffset) {
-			s, _ := starts.Lookup(topic, o.Partition)
-			out[o.Partition] = [2]int64{s.Offset, o.Offset}
+			s, ok := starts.Lookup(topic, o.Partition)
+			switch {
+			case o.Err != nil:
+				errs = append(errs, fmt.Errorf("partition %d: list end offset: %w", o.Partition, o.Err))
+			case !ok:
+			case s.Err != nil:
+				errs = append(errs, fmt.Errorf("partition %d: list start offset: %w", o.Partition, s.Err))
+			default:
+				out[o.Partition] = offsetRange{start: s.Offset, end: o.Offset}
+			}
 		})
+		if err := errors.Join(errs...); err != nil {
+			return out, fmt.Errorf("list offsets of %s: %w", topic, err)
+		}
 		return out, nil
 	}
 }
@@ -425,8 +485,13 @@ func (p *Pipeline) abandon() {
 // consume routes one poll's records to part files.
 func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	var ferr error
+	var outOfRange []int32
 	fetches.EachError(func(t string, part int32, err error) {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return
+		}
+		if t == p.cfg.Kafka.Topic && errors.Is(err, kerr.OffsetOutOfRange) {
+			outOfRange = append(outOfRange, part)
 			return
 		}
 		p.log.Warn("kafka fetch error", "topic", t, "partition", part, "err", err)
@@ -450,6 +515,14 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 			if known && r.Offset < next {
 				continue // already in a durable checkpoint
 			}
+			if r.Attrs.IsControl() {
+				// A transaction's commit or abort marker holds no data but
+				// takes an offset: without moving past it the stored offset
+				// stays below the partition's end, and a stream break
+				// never comes.
+				ps.next = r.Offset + 1
+				continue
+			}
 			n++
 			bytes += int64(len(r.Value))
 			ps.next = r.Offset + 1
@@ -471,7 +544,15 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	p.m.records.Add(float64(n))
 	p.m.bytes.Add(float64(bytes))
 	p.progress.records.Add(n)
-	return ferr
+	if ferr != nil {
+		return ferr
+	}
+	for _, part := range outOfRange {
+		if err := p.outOfRange(part); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // partState is a Kafka partition's bookkeeping during one fetch batch.
