@@ -3,7 +3,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 	"time"
 )
@@ -18,7 +20,9 @@ import (
 func TestLandfallHoldsTheWatermarkForAnUnreachableLeader(t *testing.T) {
 	service(t, "kafka", "start-broker2")
 	t.Cleanup(func() { service(t, "kafka", "stop-broker2") })
-	tb := newTable(t, 2, tableConfig{replicas: [][]int32{{1}, {2}}})
+	// No stream break in the first run: it would commit hour H, empty,
+	// before its backlog exists.
+	tb := newTable(t, 2, tableConfig{replicas: [][]int32{{1}, {2}}, idle: 100000})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	hourH := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Hour)
@@ -30,6 +34,15 @@ func TestLandfallHoldsTheWatermarkForAnUnreachableLeader(t *testing.T) {
 	first := tb.start("first")
 	tb.waitDrained(2 * time.Minute)
 	first.stop(t)
+	// From now on a partition that delivers nothing for 3 checkpoints is
+	// idle; idle alone must not let it leave the watermark.
+	cfg, err := os.ReadFile(tb.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tb.cfgPath, bytes.Replace(cfg, []byte("idle_checkpoints: 100000"), []byte("idle_checkpoints: 3"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// Hour H's backlog, on both partitions, while landfall is down.
 	if _, err := tb.produceTo(ctx, 0, 100, hourH.Add(time.Minute), 20*time.Second); err != nil {
@@ -67,6 +80,15 @@ func TestLandfallHoldsTheWatermarkForAnUnreachableLeader(t *testing.T) {
 	}
 	service(t, "kafka", "resume-broker2")
 	paused = false
+	// The thawed broker was fenced meanwhile; its partition has a leader
+	// again once it has re-registered.
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, err := tb.endOffsets(); err != nil; _, err = tb.endOffsets() {
+		if time.Now().After(deadline) {
+			t.Fatalf("partition 1 has no leader 2 minutes after its broker thawed: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 	tb.waitDrained(3 * time.Minute)
 	tb.waitCommitted(t, []string{hourDir(hourH)}, false, 3*time.Minute)
 	l.stop(t)

@@ -81,6 +81,9 @@ type tableConfig struct {
 	ddl bool
 	// webhook, if set, is the URL of a webhook step after success-file.
 	webhook string
+	// warehouseTimeout, if set, is warehouse.timeout: the deadline of every
+	// filesystem call.
+	warehouseTimeout time.Duration
 	// replicas, if set, places each partition of the topic on these
 	// brokers (node ids), e.g. [[1] [2]] with kafka.sh start-broker2.
 	replicas [][]int32
@@ -197,6 +200,9 @@ late:
   policy: append
 %s`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
 		tc.checkpoint, tc.outOfOrderness, tc.idle, steps, hiveYAML)
+	if tc.warehouseTimeout > 0 {
+		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)
+	}
 	tb.cfgPath = filepath.Join(tb.workdir, "landfall.yaml")
 	if err := os.WriteFile(tb.cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
