@@ -3,6 +3,7 @@ package committer
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/landfall/landfall/committer/jsonscan"
@@ -10,6 +11,22 @@ import (
 
 // maxEventMillis is the end of year 9999.
 const maxEventMillis = 253402300799999
+
+// eventKeyScanner returns how a record's event-time field is found: as the
+// member whose value the table will hold for it, so that the partition a
+// record lands in and its own event-time column never disagree. With the
+// key twice that is the last (jsonscan.Scan). An ORC table maps JSON keys
+// to its lower-case column names ASCII case-insensitively ("TS" fills the
+// ts column), so for ORC any spelling counts (jsonscan.ScanFold); text and
+// lzo store the record as it is, where a reader looks for the key exactly.
+func eventKeyScanner(cfg Config) func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error) {
+	field := cfg.EventTime.Field
+	if cfg.Format.Name == "orc" {
+		column := strings.ToLower(field) // as writer/orc names the column
+		return func(rec []byte) ([]byte, jsonscan.Kind, bool, error) { return jsonscan.ScanFold(rec, column) }
+	}
+	return func(rec []byte) ([]byte, jsonscan.Kind, bool, error) { return jsonscan.Scan(rec, field) }
+}
 
 // eventMillis reads the event time (Unix ms) from the raw JSON value of the
 // event-time field, as jsonscan.Scan returns it. reason is non-empty when

@@ -44,3 +44,25 @@ func TestEventMillis(t *testing.T) {
 		}
 	}
 }
+
+// TestEventKeyScanner: the event-time field is found the way the format
+// maps keys to columns, whatever the case the configuration spells it in.
+func TestEventKeyScanner(t *testing.T) {
+	const rec = `{"ts":1,"Ts":2,"x":{"ts":3,"TS":3},"TS":4,"ts":5,"t\u0053":6}`
+	for _, c := range []struct {
+		format, field, want string
+	}{
+		{"text", "ts", "5"},
+		{"lzo", "ts", "5"},
+		{"text", "TS", "4"},
+		{"orc", "ts", "6"},
+		{"orc", "TS", "6"}, // the column is ts either way
+	} {
+		var cfg Config
+		cfg.Format.Name, cfg.EventTime.Field = c.format, c.field
+		val, kind, _, err := eventKeyScanner(cfg)([]byte(rec))
+		if err != nil || kind != jsonscan.Number || string(val) != c.want {
+			t.Errorf("%s, field %q: %q %v %v, want %s", c.format, c.field, val, kind, err, c.want)
+		}
+	}
+}

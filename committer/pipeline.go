@@ -76,6 +76,8 @@ type Pipeline struct {
 	m       *metrics
 	token   string
 	epoch   int64
+	// eventKey finds a record's event-time field: see eventKeyScanner.
+	eventKey func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error)
 
 	// Owned by the consume loop.
 	cp        *state.Checkpoint
@@ -158,6 +160,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
 		wake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
+		eventKey: eventKeyScanner(cfg),
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -564,7 +567,7 @@ type partState struct {
 
 // handle routes one record; its offset is consumed whatever happens to it.
 func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
-	val, kind, escaped, err := jsonscan.Scan(r.Value, p.cfg.EventTime.Field)
+	val, kind, escaped, err := p.eventKey(r.Value)
 	if err != nil {
 		return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
 	}

@@ -3,7 +3,9 @@ package jsonscan
 import (
 	"bytes"
 	"math/bits"
+	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -34,7 +36,7 @@ const smallBlocks = 16
 var markPool = sync.Pool{New: func() any { return new([]uint64) }}
 
 // fast is Scan's fast path: see above.
-func fast(b []byte, key string) (val []byte, kind Kind, escaped, ok bool) {
+func fast(b []byte, key string, fold bool) (val []byte, kind Kind, escaped, ok bool) {
 	n := len(b)
 	for n > 0 && isSpace(at(b, n-1)) {
 		n--
@@ -49,7 +51,7 @@ func fast(b []byte, key string) (val []byte, kind Kind, escaped, ok bool) {
 	if nb <= smallBlocks {
 		var m [smallBlocks + 1]uint64
 		marks(b, m[:nb+1])
-		val, kind, ok = walk(b, m[:nb+1], key)
+		val, kind, ok = walk(b, m[:nb+1], key, fold)
 		return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 	}
 	p := markPool.Get().(*[]uint64)
@@ -58,7 +60,7 @@ func fast(b []byte, key string) (val []byte, kind Kind, escaped, ok bool) {
 	}
 	m := (*p)[:nb+1]
 	marks(b, m)
-	val, kind, ok = walk(b, m, key)
+	val, kind, ok = walk(b, m, key, fold)
 	markPool.Put(p)
 	return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 }
@@ -161,7 +163,8 @@ func ordinary(w uint64) uint64 {
 }
 
 // walk checks the grammar of b, an object with its marks m (see marks),
-// and finds the member key. b ends with '}'.
+// and finds the last top-level member key (with fold, ASCII
+// case-insensitively). b ends with '}'.
 //
 // Every mark before b[i] has been read (only spaces are taken for
 // whitespace, and anything else that is not string content fails), so
@@ -171,24 +174,38 @@ func ordinary(w uint64) uint64 {
 //
 // The few variables are kept few on purpose: more do not fit in the
 // registers.
-func walk(b []byte, m []uint64, key string) (val []byte, kind Kind, ok bool) {
+func walk(b []byte, m []uint64, key string, fold bool) (val []byte, kind Kind, ok bool) {
 	var look struct {
 		key    string
-		kw, km uint64 // key as a word, and its mask, when len(key) <= 8
-		vs, ve int    // the value found
-		kesc   bool   // the key has an escape
+		kw, km uint64 // key as a word (lower case with fold), and its mask, when len(key) <= 8
+		kf     uint64 // with fold, 0x20 in kw's letters: or-ed in, it lower-cases them
+		vs, ve int    // the last value found; ve is 0 until one is
+		fold   bool
 	}
-	look.key = key
-	want := 1 // 1: looking for key; 3: the same, key not ASCII; 2: reading its value; 0: done
+	look.key, look.fold = key, fold
+	// Every top-level key is compared, not only those up to the first
+	// match: the last match wins.
+	want := 1 // 1: looking for key; 2: reading its value
+	ascii := true
 	if len(key) <= 8 {
 		for k := len(key) - 1; k >= 0; k-- {
-			look.kw, look.km = look.kw<<8|uint64(key[k]), look.km<<8|0xff
-			if key[k] >= 0x80 {
-				want = 3
+			c, f := key[k], uint64(0)
+			if fold && (c|0x20)-'a' < 26 {
+				c, f = c|0x20, 0x20
 			}
+			look.kw, look.km, look.kf = look.kw<<8|uint64(c), look.km<<8|0xff, look.kf<<8|f
+			ascii = ascii && c < 0x80
 		}
-	} else if !isASCII(key) {
-		want = 3
+	} else {
+		ascii = isASCII(key)
+	}
+	// A key without escapes is compared as it is, which is right when
+	// decoding it changes nothing: unless it has invalid UTF-8, which
+	// decodes to U+FFFD. So that stays right for a valid key without
+	// U+FFFD (and a raw key of another length never matches); any other
+	// key is left to the exact path.
+	if !ascii && (!utf8.ValidString(key) || strings.Contains(key, "\uFFFD")) {
+		return
 	}
 	n := len(b)
 	n4 := n - 4 // b[p:p+4] is in b when p <= n4
@@ -228,41 +245,20 @@ member: // b[i] is the '"' that opens a key
 			return
 		}
 	}
-keyClose:
 	p = base + bits.TrailingZeros64(q)
 	for q &= q - 1; q == 0; q = m[base>>6] {
 		if base += 64; base>>6 >= len(m) {
 			return
 		}
 	}
-	if want != 0 {
-		// Looking for key: a top-level member with it is read on
-		// the slower path below, which marks where its value starts
-		// and ends.
-		if at(b, p) != '"' {
-			ret = 1
-			goto escape
-		}
-		if stack == 0b11 {
-			var match bool
-			switch {
-			case want == 3 || look.kesc:
-				match = unquotedEqual(b[i+1:p], look.key)
-				look.kesc = false
-			case p-i-1 != len(look.key):
-			case look.km != 0 && i+9 <= n:
-				match = load64(b, i+1)&look.km == look.kw
-			default:
-				match = string(b[i+1:p]) == look.key
-			}
-			if match {
-				want = 2
-			}
-		}
-		if want == 2 {
-			goto memberTail
-		}
+	// Every top-level key is compared (the last match wins), out of
+	// line: the common key, of another length, costs two compares. A key
+	// with an escape (p is then its first backslash) is compared at its
+	// end, by keyEscaped.
+	if stack == 0b11 && p-i-1 == len(look.key) {
+		goto compareKey
 	}
+usual:
 	// The usual: "key":"value", checked three bytes at a time, and
 	// "key":123.
 	if p <= n4 {
@@ -429,6 +425,40 @@ memberValueClose: // the closing quote of "key":"value"
 	i = p + 1
 	goto next
 
+compareKey: // the top-level key from b[i] to the mark at p is as long as key
+	if at(b, p) != '"' {
+		ret = 1 // an escape: keyEscaped compares the key
+		goto escape
+	}
+	if look.km != 0 && i+9 <= n {
+		if (load64(b, i+1)|look.kf)&look.km != look.kw {
+			goto usual
+		}
+	} else if !equalKey(b[i+1:p], look.key, look.fold) {
+		goto usual
+	}
+	// A member with key is read on the slower path from memberTail,
+	// which marks where its value starts and ends.
+	want = 2
+	goto memberTail
+
+keyEscaped: // an escape in the key from b[i] ended before the next mark
+	p = base + bits.TrailingZeros64(q)
+	for q &= q - 1; q == 0; q = m[base>>6] {
+		if base += 64; base>>6 >= len(m) {
+			return
+		}
+	}
+	if at(b, p) != '"' {
+		ret = 1
+		goto escape
+	}
+	if stack == 0b11 && unquotedEqual(b[i+1:p], look.key, look.fold) {
+		want = 2
+		goto memberTail
+	}
+	goto usual
+
 escape: // the mark at p, read, is not the string's closing quote
 	if at(b, p) != '\\' {
 		return // a control character
@@ -451,8 +481,7 @@ escape: // the mark at p, read, is not the string's closing quote
 	}
 	switch ret {
 	case 1:
-		look.kesc = true
-		goto keyClose
+		goto keyEscaped
 	case 2:
 		goto memberValueClose
 	}
@@ -460,7 +489,7 @@ escape: // the mark at p, read, is not the string's closing quote
 
 next: // a value ended before b[i]
 	if want == 2 && stack == 0b11 {
-		want, look.ve = 0, i
+		want, look.ve = 1, i
 	}
 afterValue:
 	switch c = at(b, i); c {
@@ -513,7 +542,7 @@ closed:
 	if i != n {
 		return
 	}
-	if want != 0 {
+	if look.ve == 0 {
 		return nil, Missing, true
 	}
 	vs, ve := look.vs, look.ve

@@ -64,9 +64,15 @@ func (e *SyntaxError) Error() string {
 
 // Scan checks that b is exactly one JSON value (RFC 8259; optional
 // surrounding whitespace) and, when it is an object, returns the value of
-// its first top-level member whose key equals key. Keys are compared after
+// its last top-level member whose key equals key. Keys are compared after
 // unescaping (and with invalid UTF-8 replaced by U+FFFD, as encoding/json
-// decodes them), so "t\u0073" matches "ts".
+// decodes them), so "t\u0073" matches "ts". Members of nested objects
+// never count.
+//
+// The last, because JSON allows a key twice and the common readers
+// (encoding/json, Jackson's tree model, the ORC converter) keep the last:
+// a record partitioned by its event time must sit in the partition its own
+// field, as read from the table, names.
 //
 // For String, val is the raw content between the quotes, escapes not
 // decoded, and escaped reports whether it has a backslash (see Unquote).
@@ -77,17 +83,38 @@ func (e *SyntaxError) Error() string {
 // err is a *SyntaxError exactly when encoding/json.Valid(b) is false; val
 // is then nil and kind Missing.
 func Scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error) {
-	if val, kind, escaped, ok := fast(b, key); ok {
+	return scanKey(b, key, false)
+}
+
+// ScanFold is Scan with keys compared ASCII case-insensitively, after
+// unescaping: "TS", "tS" and "T\u0053" all match "ts", but "é" and "É" are
+// different keys. That is how the ORC converter (writer/orc, appendFields)
+// maps a JSON key to a column: it lower-cases the key's ASCII letters and
+// looks for the column named so, and Hive stores column names lower case.
+// So for an ORC table, ScanFold(b, strings.ToLower(column)) returns the
+// value that ends up in the column.
+//
+// The converter unescapes keys with fastjson, which keeps invalid UTF-8
+// and decodes a lone surrogate escape (\ud800) its own way, where Scan
+// makes both U+FFFD as encoding/json does. Neither can then match a key
+// that is valid UTF-8 without U+FFFD or a backslash, as every Hive column
+// name is, so for those keys the two agree on every record.
+func ScanFold(b []byte, key string) (val []byte, kind Kind, escaped bool, err error) {
+	return scanKey(b, key, true)
+}
+
+func scanKey(b []byte, key string, fold bool) (val []byte, kind Kind, escaped bool, err error) {
+	if val, kind, escaped, ok := fast(b, key, fold); ok {
 		return val, kind, escaped, nil
 	}
-	val, kind, escaped, err = scan(b, key)
+	val, kind, escaped, err = scan(b, key, fold)
 	if err != nil {
 		return nil, Missing, false, err
 	}
 	return val, kind, escaped, nil
 }
 
-func scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error) {
+func scan(b []byte, key string, fold bool) (val []byte, kind Kind, escaped bool, err error) {
 	n := len(b)
 	i := 0
 	if i < n && b[i] <= ' ' {
@@ -112,7 +139,6 @@ func scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error)
 	if b[i] == '}' {
 		return nil, Missing, false, end(b, i+1)
 	}
-	found := false
 	keyASCII := isASCII(key)
 	for {
 		// b[i] starts a member.
@@ -127,13 +153,11 @@ func scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error)
 				return nil, Missing, false, e
 			}
 		}
-		match := false
-		if !found {
-			if !esc && keyASCII {
-				match = string(b[ks:ke]) == key
-			} else {
-				match = unquotedEqual(b[ks:ke], key)
-			}
+		var match bool
+		if !esc && keyASCII {
+			match = equalKey(b[ks:ke], key, fold)
+		} else {
+			match = unquotedEqual(b[ks:ke], key, fold)
 		}
 		i = ke + 1
 		if i < n && b[i] <= ' ' {
@@ -164,28 +188,28 @@ func scan(b []byte, key string) (val []byte, kind Kind, escaped bool, err error)
 			}
 			i = ve + 1
 			if match {
-				val, kind, escaped, found = b[vs+1:ve], String, vesc, true
+				val, kind, escaped = b[vs+1:ve], String, vesc
 			}
 		case c == '-' || c-'0' < 10:
 			if i, err = number(b, i); err != nil {
 				return
 			}
 			if match {
-				val, kind, found = b[vs:i], Number, true
+				val, kind, escaped = b[vs:i], Number, false
 			}
 		case c == '{' || c == '[':
 			if i, err = container(b, i, 1); err != nil {
 				return
 			}
 			if match {
-				val, kind, found = b[vs:i], Other, true
+				val, kind, escaped = b[vs:i], Other, false
 			}
 		default:
 			if i, err = literal(b, i); err != nil {
 				return
 			}
 			if match {
-				val, kind, found = b[vs:i], Other, true
+				val, kind, escaped = b[vs:i], Other, false
 			}
 		}
 		if i < n && b[i] <= ' ' {
@@ -221,6 +245,30 @@ func end(b []byte, i int) error {
 		}
 	}
 	return nil
+}
+
+// equalKey reports whether raw, a key with no escapes, equals key, or with
+// fold equals it but for the case of ASCII letters.
+func equalKey(raw []byte, key string, fold bool) bool {
+	if !fold {
+		return string(raw) == key
+	}
+	if len(raw) != len(key) {
+		return false
+	}
+	for i := 0; i < len(raw); i++ {
+		if lowerASCII(raw[i]) != lowerASCII(key[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c-'A' < 26 {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func isASCII(s string) bool {

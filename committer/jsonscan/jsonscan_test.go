@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 )
@@ -169,8 +170,15 @@ var values = []struct {
 	{`{}`, "ts", ``, Missing, false, "empty object"},
 	{`{"a":{"ts":1},"b":[{"ts":2}]}`, "ts", ``, Missing, false, "nested keys are not top-level"},
 	{`{"a":{"ts":1},"ts":3}`, "ts", `3`, Number, false, "nested first, top-level after"},
-	{`{"ts":1,"ts":2}`, "ts", `1`, Number, false, "duplicate key: the first"},
-	{`{"t\u0073":1,"ts":2}`, "ts", `1`, Number, false, "escaped key matches"},
+	{`{"ts":1,"ts":2}`, "ts", `2`, Number, false, "duplicate key: the last"},
+	{`{"ts":1,"msg":"a","ts":2,"b":3}`, "ts", `2`, Number, false, "duplicate key, members between and after"},
+	{`{"ts":"a\"b","ts":2}`, "ts", `2`, Number, false, "an escaped string, then a number: not escaped"},
+	{`{"ts":2,"ts":"a\"b"}`, "ts", `a\"b`, String, true, "a number, then an escaped string"},
+	{`{"ts":{"ts":1},"ts":[2]}`, "ts", `[2]`, Other, false, "containers, the first holding the key"},
+	{`{"ts":1,"a":{"ts":2},"b":[{"ts":3}]}`, "ts", `1`, Number, false, "nested keys after do not count"},
+	{`{"t\u0073":1,"ts":2}`, "ts", `2`, Number, false, "escaped key, then plain"},
+	{`{"ts":1,"t\u0073":2}`, "ts", `2`, Number, false, "plain, then escaped key"},
+	{`{"ts":1,"TS":2,"Ts":3}`, "ts", `1`, Number, false, "other cases are other keys"},
 	{`{"\u0074\u0073":7}`, "ts", `7`, Number, false, "fully escaped key"},
 	{`{"t\\s":1,"ts":2}`, "ts", `2`, Number, false, "an escaped backslash is not an s"},
 	{`{"tss":1,"t":2,"ts":3}`, "ts", `3`, Number, false, "prefixes and extensions do not match"},
@@ -194,7 +202,8 @@ var values = []struct {
 	{` { "ts" : 12 , "b" : 2 } `, "ts", `12`, Number, false, "spaces around"},
 	{"{\n  \"ts\": \"x\"\n}\n", "ts", `x`, String, false, "pretty-printed"},
 	{`{"a":"x","b":"y","ts":"z"}`, "ts", `z`, String, false, "after strings"},
-	{"{\"\xff\":1,\"\xef\xbf\xbd\":2}", "\ufffd", `1`, Number, false, "invalid UTF-8 in a key decodes to U+FFFD"},
+	{"{\"\xff\":1,\"\xef\xbf\xbd\":2}", "\ufffd", `2`, Number, false, "invalid UTF-8 in a key decodes to U+FFFD"},
+	{"{\"\xef\xbf\xbd\":1,\"\xff\":2}", "\ufffd", `2`, Number, false, "so it is the same key as U+FFFD"},
 	{"{\"\xff\":1}", "\xff", ``, Missing, false, "so the raw invalid byte does not match"},
 	{`{"é":1}`, "é", `1`, Number, false, "non-ASCII key"},
 	{`{"\u00e9":1}`, "é", `1`, Number, false, "escaped non-ASCII key"},
@@ -221,6 +230,86 @@ func TestValues(t *testing.T) {
 			t.Errorf("Scan(%q, %q): Missing with val %q", c.in, c.key, val)
 		}
 	}
+}
+
+// foldValues: the value ScanFold returns for key in each input.
+var foldValues = []struct {
+	in, key string
+	val     string
+	kind    Kind
+	escaped bool
+	why     string
+}{
+	{`{"ts":1,"TS":2}`, "ts", `2`, Number, false, "another case: the same key, the last"},
+	{`{"TS":1,"ts":2}`, "ts", `2`, Number, false, "the exact case first"},
+	{`{"ts":1,"TS":2,"tS":3,"Ts":4,"x":5}`, "ts", `4`, Number, false, "every case"},
+	{`{"ts":1,"TS":2}`, "TS", `2`, Number, false, "an upper-case key"},
+	{`{"Ts":1}`, "tS", `1`, Number, false, "mixed case on both sides"},
+	{`{"ts":1,"T\u0053":2}`, "ts", `2`, Number, false, "escaped, another case"},
+	{`{"\u0054\u0053":1,"a":2}`, "ts", `1`, Number, false, "fully escaped, upper case"},
+	{`{"ts":1,"a":{"TS":2},"b":[{"Ts":3}]}`, "ts", `1`, Number, false, "nested keys still do not count"},
+	{`{"ts":1,"tss":2,"t":3,"TSS":4}`, "ts", `1`, Number, false, "prefixes and extensions do not match"},
+	{`{"t_s":1,"T_S":2,"t-s":3}`, "t_s", `2`, Number, false, "non-letters are compared exactly"},
+	{`{"t@":1,"t` + "`" + `":2}`, "t@", `1`, Number, false, "@ and backquote differ by the case bit, but are no letters"},
+	{`{"[":1,"{":2}`, "[", `1`, Number, false, "nor are [ and {"},
+	{`{"é":1,"É":2}`, "é", `1`, Number, false, "non-ASCII letters keep their case"},
+	{`{"\u00c9":1,"é":2}`, "É", `1`, Number, false, "escaped, non-ASCII"},
+	{`{"ÉTS":1,"éts":2}`, "éts", `2`, Number, false, "non-ASCII and ASCII letters in one key"},
+	{"{\"K\":1,\"\u212a\":2}", "k", `1`, Number, false, "the Kelvin sign is not a K"},
+	{`{"A_RATHER_LONG_KEY":1,"a_rather_long_key":2,"a_rather_long_kez":3}`, "a_rather_long_key", `2`, Number, false, "long keys"},
+	{`{"TS":"x"}`, "ts", `x`, String, false, "a string"},
+	{`{"a":1}`, "ts", ``, Missing, false, "missing"},
+}
+
+func TestFoldValues(t *testing.T) {
+	for _, c := range foldValues {
+		if !json.Valid([]byte(c.in)) {
+			t.Errorf("table is wrong: %q is not JSON", c.in)
+		}
+		val, kind, esc, err := ScanFold([]byte(c.in), c.key)
+		if err != nil {
+			t.Errorf("ScanFold(%q, %q): %v", c.in, c.key, err)
+			continue
+		}
+		if string(val) != c.val || kind != c.kind || esc != c.escaped {
+			t.Errorf("ScanFold(%q, %q) = %q, %v, %v; want %q, %v, %v (%s)", c.in, c.key, val, kind, esc, c.val, c.kind, c.escaped, c.why)
+		}
+		checkAs(t, []byte(c.in), c.key, true)
+	}
+}
+
+// TestDuplicatePaths: the last match wins on the fast path and the exact
+// path alike, wherever the matches fall: in the first 64-byte block or a
+// later one, with a key the word compare reads (up to 8 bytes) or a longer
+// one, escaped or not, before and after a long value.
+func TestDuplicatePaths(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, key := range []string{"ts", "TS", "event_ts", "event_time_ms", "é"} {
+		for _, first := range []string{key, upperASCII(key), `\u00` + strconv.FormatInt(int64(key[0]), 16) + key[1:]} {
+			for _, gap := range []int{0, 30, 70, 200} {
+				pad := `"msg":"` + strings.Repeat("y", gap) + `",`
+				for _, in := range []string{
+					`{"` + first + `":1,` + pad + `"` + key + `":2}`,
+					`{"` + first + `":1,` + pad + `"` + upperASCII(key) + `":"` + long + `","n":3}`,
+					`{` + pad + `"` + first + `":{"` + key + `":[1]},"` + key + `":"a\"b",` + pad + `"z":{"` + key + `":4}}`,
+					` {"` + first + `":1, "` + key + `":2 }` + "\n", // the exact path
+				} {
+					check(t, []byte(in), key)
+					check(t, []byte(in), upperASCII(key))
+				}
+			}
+		}
+	}
+}
+
+func upperASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // nest returns depth open brackets of open and as many of close around
@@ -309,33 +398,43 @@ func genRecords(n int, seed uint64) [][]byte {
 	return recs
 }
 
-// check compares Scan(b, key) with encoding/json and reports a
-// difference.
+// check compares Scan(b, key) and ScanFold(b, key) with encoding/json and
+// reports a difference.
 func check(t *testing.T, b []byte, key string) {
 	t.Helper()
-	val, kind, esc, err := Scan(b, key)
+	checkAs(t, b, key, false)
+	checkAs(t, b, key, true)
+}
+
+func checkAs(t *testing.T, b []byte, key string, fold bool) {
+	t.Helper()
+	scan, name := Scan, "Scan"
+	if fold {
+		scan, name = ScanFold, "ScanFold"
+	}
+	val, kind, esc, err := scan(b, key)
 	valid := json.Valid(b)
 	if (err == nil) != valid {
-		t.Fatalf("Scan(%q): err %v, json.Valid %v", b, err, valid)
+		t.Fatalf("%s(%q): err %v, json.Valid %v", name, b, err, valid)
 	}
 	if err != nil {
 		checkError(t, b, err)
 		if val != nil || kind != Missing || esc {
-			t.Fatalf("Scan(%q): error %v with %q %v %v", b, err, val, kind, esc)
+			t.Fatalf("%s(%q): error %v with %q %v %v", name, b, err, val, kind, esc)
 		}
 		return
 	}
-	raw, found, isObject := reference(t, b, key)
+	raw, found, isObject := reference(t, b, key, fold)
 	if !found {
 		if kind != Missing || val != nil {
-			t.Fatalf("Scan(%q, %q) = %q %v, want Missing (object %v)", b, key, val, kind, isObject)
+			t.Fatalf("%s(%q, %q) = %q %v, want Missing (object %v)", name, b, key, val, kind, isObject)
 		}
 		return
 	}
 	switch raw[0] {
 	case '"':
 		if kind != String || string(val) != string(raw[1:len(raw)-1]) || esc != bytes.ContainsRune(val, '\\') {
-			t.Fatalf("Scan(%q, %q) = %q %v %v, want string %s", b, key, val, kind, esc, raw)
+			t.Fatalf("%s(%q, %q) = %q %v %v, want string %s", name, b, key, val, kind, esc, raw)
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -346,19 +445,42 @@ func check(t *testing.T, b []byte, key string) {
 			t.Fatalf("Unquote(%q) = %q, %v; want %q", val, u, err, s)
 		}
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		if kind != Number || string(val) != string(raw) {
-			t.Fatalf("Scan(%q, %q) = %q %v, want number %s", b, key, val, kind, raw)
+		if kind != Number || string(val) != string(raw) || esc {
+			t.Fatalf("%s(%q, %q) = %q %v %v, want number %s", name, b, key, val, kind, esc, raw)
 		}
 	default:
-		if kind != Other || string(val) != string(raw) {
-			t.Fatalf("Scan(%q, %q) = %q %v, want %s", b, key, val, kind, raw)
+		if kind != Other || string(val) != string(raw) || esc {
+			t.Fatalf("%s(%q, %q) = %q %v %v, want %s", name, b, key, val, kind, esc, raw)
 		}
+	}
+	// The very bytes: with the key twice and the same value, a value
+	// equal in text is not enough.
+	if kind == String {
+		raw = raw[1 : len(raw)-1]
+	}
+	if !sameBytes(val, raw) {
+		t.Fatalf("%s(%q, %q) = %q at %d, want %q at %d", name, b, key, val, offsetIn(b, val), raw, offsetIn(b, raw))
 	}
 }
 
-// reference finds, with encoding/json's Decoder, the raw value of the first
-// top-level member of b with key (json.Unmarshal would keep the last).
-func reference(t *testing.T, b []byte, key string) (raw []byte, found, isObject bool) {
+// sameBytes reports whether a and b are the same part of one array.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// offsetIn is where part, which aliases b, starts in b.
+func offsetIn(b, part []byte) int {
+	if len(part) == 0 {
+		return -1
+	}
+	return int(uintptr(unsafe.Pointer(&part[0])) - uintptr(unsafe.Pointer(&b[0])))
+}
+
+// reference finds, with encoding/json's Decoder, the raw value of the last
+// top-level member of b with key (as json.Unmarshal into a map keeps),
+// with fold matching keys that differ only in the case of ASCII letters.
+// The raw value aliases b.
+func reference(t *testing.T, b []byte, key string, fold bool) (raw []byte, found, isObject bool) {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber() // 1e700 is JSON
@@ -378,11 +500,26 @@ func reference(t *testing.T, b []byte, key string) (raw []byte, found, isObject 
 		if err := dec.Decode(&v); err != nil {
 			t.Fatalf("decoding %q: %v", b, err)
 		}
-		if !found && k.(string) == key {
-			raw, found = v, true
+		if k.(string) == key || fold && foldASCII(k.(string)) == foldASCII(key) {
+			// The decoder copies; the value's place in b is just
+			// before what the decoder has not read yet.
+			end := int(dec.InputOffset())
+			raw, found = b[end-len(v):end], true
 		}
 	}
 	return raw, found, true
+}
+
+// foldASCII lower-cases s's ASCII letters only, as the ORC converter does,
+// and leaves every other byte as it is.
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // checkError checks that err is at the offset where encoding/json finds
@@ -466,7 +603,7 @@ func TestFastPathTaken(t *testing.T) {
 	recs := genRecords(500, 3)
 	taken := 0
 	for _, rec := range recs {
-		if _, _, _, ok := fast(rec, "ts"); ok {
+		if _, _, _, ok := fast(rec, "ts", false); ok {
 			taken++
 		} else if json.Valid(rec) {
 			t.Errorf("fast path not taken for %q", rec)
@@ -477,13 +614,13 @@ func TestFastPathTaken(t *testing.T) {
 	}
 	// So do escapes and spaces.
 	for _, rec := range richRecords {
-		if _, _, _, ok := fast(rec, "ts"); !ok {
+		if _, _, _, ok := fast(rec, "ts", false); !ok {
 			t.Errorf("fast path not taken for %q", rec)
 		}
 	}
 	// Long records use a pooled buffer.
 	long := []byte(`{"ts":1,"msg":"` + strings.Repeat("x", 5000) + `","a":[` + strings.Repeat(`"y",`, 300) + `"z"]}`)
-	if v, k, _, ok := fast(long, "ts"); !ok || string(v) != "1" || k != Number {
+	if v, k, _, ok := fast(long, "ts", false); !ok || string(v) != "1" || k != Number {
 		t.Errorf("long record: %q %v %v", v, k, ok)
 	}
 	check(t, long, "a")
@@ -512,6 +649,9 @@ func TestAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		for _, r := range valid {
 			if _, _, _, err := Scan(r, "ts"); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := ScanFold(r, "ts"); err != nil {
 				t.Fatal(err)
 			}
 		}

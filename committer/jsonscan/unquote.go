@@ -32,14 +32,24 @@ func Unquote(raw []byte) ([]byte, error) {
 	return out, nil
 }
 
-// unquotedEqual reports whether raw, decoded as by Unquote, equals key.
-// It does not allocate.
-func unquotedEqual(raw []byte, key string) bool {
+// unquotedEqual reports whether raw, decoded as by Unquote, equals key, or
+// with fold equals it but for the case of ASCII letters. It does not
+// allocate.
+func unquotedEqual(raw []byte, key string, fold bool) bool {
 	var buf [utf8.UTFMax]byte
 	k := 0
 	for i := 0; i < len(raw); {
 		u, next, err := unit(raw, i, &buf)
-		if err != nil || len(key)-k < len(u) || string(u) != key[k:k+len(u)] {
+		if err != nil || len(key)-k < len(u) {
+			return false
+		}
+		// A folded letter is one byte, so comparing unit by unit folds
+		// no byte of a multi-byte character into another.
+		if fold && len(u) == 1 {
+			if lowerASCII(u[0]) != lowerASCII(key[k]) {
+				return false
+			}
+		} else if string(u) != key[k:k+len(u)] {
 			return false
 		}
 		k += len(u)
