@@ -309,6 +309,7 @@ func (e *env) waitConsumed(within time.Duration) {
 	cp := e.checkpoint()
 	if cp == nil {
 		e.t.Fatalf("no durable checkpoint within %v", within)
+		return
 	}
 	var got int64
 	for _, o := range cp.Offsets {
