@@ -28,11 +28,20 @@ func (c *countingFS) add(op, name string) {
 	c.mu.Unlock()
 }
 
-func (c *countingFS) Create(name string) (fsys.File, error) { c.add("create", name); return c.FS.Create(name) }
-func (c *countingFS) Open(name string) (fsys.Reader, error) { c.add("open", name); return c.FS.Open(name) }
-func (c *countingFS) Rename(a, b string) error              { c.add("rename", a); return c.FS.Rename(a, b) }
-func (c *countingFS) Remove(name string) error              { c.add("remove", name); return c.FS.Remove(name) }
-func (c *countingFS) Stat(name string) (fs.FileInfo, error) { c.add("stat", name); return c.FS.Stat(name) }
+func (c *countingFS) Create(name string) (fsys.File, error) {
+	c.add("create", name)
+	return c.FS.Create(name)
+}
+func (c *countingFS) Open(name string) (fsys.Reader, error) {
+	c.add("open", name)
+	return c.FS.Open(name)
+}
+func (c *countingFS) Rename(a, b string) error { c.add("rename", a); return c.FS.Rename(a, b) }
+func (c *countingFS) Remove(name string) error { c.add("remove", name); return c.FS.Remove(name) }
+func (c *countingFS) Stat(name string) (fs.FileInfo, error) {
+	c.add("stat", name)
+	return c.FS.Stat(name)
+}
 func (c *countingFS) ReadDir(dir string) ([]fs.FileInfo, error) {
 	c.add("readdir", dir)
 	return c.FS.ReadDir(dir)
