@@ -185,6 +185,9 @@ func (l *Log) build(prev, n uint64) ([]byte, int, error) {
 		if err != nil {
 			return nil, 0, fmt.Errorf("read entry %d: %w", i, err)
 		}
+		if e.N != i || e.LogID != l.logid {
+			return nil, 0, fmt.Errorf("read entry %d: %w: header says entry %d of logid %q", i, ErrCorrupt, e.N, e.LogID)
+		}
 		live.apply(e)
 		last = e
 	}
