@@ -156,7 +156,8 @@ type headerLine struct {
 	Snapshot *header `json:"snapshot,omitempty"`
 }
 
-// Writer names the software in every header; cmd sets it to the version.
+// Writer names the software in every header (the pipeline may set it to
+// "landfall <version>"); readers only show it.
 var Writer = "landfall"
 
 // kind of file: an entry or a snapshot, which differ in their header key

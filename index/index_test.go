@@ -587,3 +587,40 @@ func TestParseCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestExpireFinishesInterrupted: an Expire that moved the pointer and
+// crashed before deleting every entry below it leaves a run of entries
+// under the oldest; the next Expire deletes them.
+func TestExpireFinishesInterrupted(t *testing.T) {
+	f := newLocal(t)
+	now := time.Now()
+	l := NewLog(f, "clicks", WithClock(func() time.Time { return now }), WithRetention(time.Minute))
+	for i := uint64(1); i <= 10; i++ {
+		writeAndPublish(t, l, testEntry(i))
+	}
+	if err := l.Snapshot(10); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if n, err := l.Expire(6); err != nil || n != 5 {
+		t.Fatalf("expire: %d, %v", n, err)
+	}
+	// The crash: entries 4 and 5 were still there when the process died.
+	for _, n := range []uint64{4, 5} {
+		b, err := encode(testEntry(n), kindEntry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFile(f, path.Join(Dir("clicks"), entryName(n)), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := l.Expire(6); err != nil || n != 2 {
+		t.Fatalf("expire after the interrupted one: deleted %d, %v; want the 2 left over", n, err)
+	}
+	for _, n := range []uint64{4, 5} {
+		if _, err := f.Stat(path.Join(Dir("clicks"), entryName(n))); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("leftover entry %d still there: %v", n, err)
+		}
+	}
+}
