@@ -48,6 +48,8 @@ func main() {
 		err = cmdQuickstart(os.Args[2:])
 	case "hive":
 		err = cmdHive(os.Args[2:])
+	case "index":
+		err = cmdIndex(os.Args[2:])
 	case "version":
 		fmt.Println("landfall", version)
 	case "-h", "--help", "help":
@@ -69,6 +71,7 @@ func usage() {
   landfall quickstart [flags]           run on an embedded default (no cluster needed)
   landfall hive ddl --config FILE       print the CREATE TABLE that matches a config
   landfall hive create --config FILE    create that table through the metastore's Thrift API
+  landfall index tail|files|verify --config FILE   follow the file index, list a partition's live files, check it
   landfall version
 `)
 }
