@@ -624,3 +624,41 @@ func TestExpireFinishesInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestEpochsKeepOwnersApart: an older owner that resumes after a takeover
+// can neither publish nor clean away the newer owner's inflight entry, and
+// the newer owner publishes its own, never the older one's.
+func TestEpochsKeepOwnersApart(t *testing.T) {
+	f := newLocal(t)
+	older := NewLog(f, "clicks", WithEpoch(5))
+	newer := NewLog(f, "clicks", WithEpoch(6))
+	stale := testEntry(1)
+	stale.Checkpoint = 7
+	if err := older.WriteInflight(stale); err != nil {
+		t.Fatal(err)
+	}
+	mine := testEntry(1)
+	mine.Checkpoint = 8
+	if err := newer.WriteInflight(mine); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := older.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Stat(newer.inflightPath(1)); err != nil {
+		t.Fatalf("the older owner's Clean removed the newer one's inflight entry: %v", err)
+	}
+	if err := newer.Publish(1); err != nil {
+		t.Fatal(err)
+	}
+	got := readAllFrom(t, Open(f, "clicks"), After(0))
+	if len(got) != 1 || got[0].Checkpoint != 8 {
+		t.Fatalf("published %+v, want the newer owner's entry (checkpoint 8)", got)
+	}
+	if _, err := newer.Clean(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Stat(older.inflightPath(1)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the newer owner's Clean left the older one's inflight: %v", err)
+	}
+}

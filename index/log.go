@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,29 @@ func NewLog(f fsys.FS, logid string, opts ...Option) *Log {
 
 func (l *Log) entryPath(n uint64) string { return path.Join(l.dir, entryName(n)) }
 
+// inflightPath is where entry n waits for its publish: with the writer's
+// epoch in the name when it has one.
+func (l *Log) inflightPath(n uint64) string {
+	if l.o.epoch > 0 {
+		return fmt.Sprintf("%s.%020d%s", l.entryPath(n), l.o.epoch, inflightSuffix)
+	}
+	return l.entryPath(n) + inflightSuffix
+}
+
+// inflightEpoch is the epoch in an entry's inflight name, 0 without one.
+func inflightEpoch(name string) int64 {
+	base := strings.TrimSuffix(name, inflightSuffix)
+	i := strings.LastIndexByte(base, '.')
+	if i < 0 || !strings.HasSuffix(base[:i], entryExt) {
+		return 0
+	}
+	e, err := strconv.ParseInt(base[i+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return e
+}
+
 // WriteInflight writes entry e.N under its hidden inflight name, durably.
 // Call it before the checkpoint that promises the entry is saved: then
 // recovery finds it, and a crash before the save leaves only an inflight
@@ -63,7 +87,7 @@ func (l *Log) WriteInflight(e *Entry) error {
 	if err != nil {
 		return fmt.Errorf("index: encode entry %d: %w", e.N, err)
 	}
-	tmp := final + inflightSuffix
+	tmp := l.inflightPath(e.N)
 	if err := l.fs.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("index: write entry %d: remove leftover inflight: %w", e.N, err)
 	}
@@ -82,7 +106,7 @@ func (l *Log) WriteInflight(e *Entry) error {
 // inflight nor the published file it returns ErrNotWritten.
 func (l *Log) Publish(n uint64) error {
 	final := l.entryPath(n)
-	tmp := final + inflightSuffix
+	tmp := l.inflightPath(n)
 	err := l.fs.Rename(tmp, final)
 	switch {
 	case err == nil:
@@ -302,6 +326,11 @@ func (l *Log) Clean() (int, error) {
 	for _, e := range ents {
 		name := e.Name()
 		if !strings.HasSuffix(name, inflightSuffix) || name == pointerName+inflightSuffix {
+			continue
+		}
+		if e := inflightEpoch(name); l.o.epoch > 0 && e > l.o.epoch {
+			// A newer owner's: this process is no longer the owner, and
+			// its fence will say so; never touch it.
 			continue
 		}
 		if err := l.fs.Remove(path.Join(l.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -17,6 +17,7 @@ type options struct {
 	log       *slog.Logger
 	now       func() time.Time
 	retention time.Duration
+	epoch     int64
 }
 
 func newOptions(opts []Option) options {
@@ -40,6 +41,12 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithClock injects the clock used for commit times, ages and retention.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithEpoch names the writer's ownership epoch (state.Store.Epoch): its
+// inflight entries carry it, so that a paused older owner that resumes can
+// neither overwrite nor remove a newer owner's inflight entry, and the
+// newer owner never publishes an older one's.
+func WithEpoch(e int64) Option { return func(o *options) { o.epoch = e } }
 
 // WithRetention sets how old an entry must be before Expire deletes it
 // (DefaultRetention).
