@@ -23,6 +23,10 @@ var Version = "dev"
 type finalizeJob struct {
 	pf   state.PendingFile
 	part *writer.Part
+	// For the file index: the file's Kafka offset ranges and event-time
+	// bounds.
+	offsets      map[int32][2]int64
+	evMin, evMax int64
 }
 
 // checkpoint rolls every open file, makes the new state durable under the
@@ -41,9 +45,37 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	}
 	newCommits := p.advance(ctx)
 
+	// The index entry that lists this checkpoint's files and commits is
+	// made durable before the checkpoint that promises it.
+	var entry *indexItem
+	if len(rolled) > 0 || len(newCommits) > 0 {
+		if err := p.fp(FPIndexBeforeInflight); err != nil {
+			return err
+		}
+		n := max(p.cp.IndexNext, 1)
+		if err := p.idx.WriteInflight(p.indexEntry(n, seq, rolled, newCommits)); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", seq, err)
+		}
+		if err := p.fp(FPIndexAfterInflight); err != nil {
+			return err
+		}
+		entry = &indexItem{e: state.IndexEntry{N: n, Checkpoint: seq, Epoch: p.epoch}, waiting: map[string]bool{}}
+		for _, j := range rolled {
+			entry.waiting[j.pf.Staging] = true
+		}
+	}
+
 	p.mu.Lock()
 	cp := *p.cp
 	cp.Seq = seq
+	cp.IndexPending = make([]state.IndexEntry, 0, len(p.idxQueue)+1)
+	for _, it := range p.idxQueue {
+		cp.IndexPending = append(cp.IndexPending, it.e)
+	}
+	if entry != nil {
+		cp.IndexPending = append(cp.IndexPending, entry.e)
+		cp.IndexNext = entry.e.N + 1
+	}
 	cp.Pending = make([]state.PendingFile, 0, len(p.pending)+len(rolled))
 	for _, pf := range p.pending {
 		cp.Pending = append(cp.Pending, pf)
@@ -68,6 +100,7 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
 	}
 	p.cp.Seq = seq
+	p.cp.IndexNext = cp.IndexNext
 	if err := p.fp(FPAfterSave); err != nil {
 		return err
 	}
@@ -82,7 +115,13 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	for _, c := range newCommits {
 		p.queue = append(p.queue, &queued{c: c})
 	}
+	if entry != nil {
+		p.idxQueue = append(p.idxQueue, entry)
+	}
 	p.mu.Unlock()
+	if entry != nil && len(entry.waiting) == 0 {
+		p.signalIndex()
+	}
 	for _, j := range rolled {
 		select {
 		case fin <- j:
@@ -131,7 +170,11 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 				ext = p.invalid.Ext()
 			}
 			final := path.Join(op.dir, fmt.Sprintf("part-%s-%010d-%s-%04d%s", p.cfg.LogID, seq, p.token, i, ext))
-			jobs[i] = finalizeJob{part: op.part, pf: state.PendingFile{
+			offs := make(map[int32][2]int64, len(op.offsets))
+			for k, v := range op.offsets {
+				offs[k] = *v
+			}
+			jobs[i] = finalizeJob{part: op.part, offsets: offs, evMin: op.evMin, evMax: op.evMax, pf: state.PendingFile{
 				Staging: op.part.Name(), Final: final, Size: r.Size, Rows: r.Rows,
 				Sidecars: r.Sidecars, Partition: op.dir,
 			}}
@@ -472,6 +515,7 @@ func (p *Pipeline) finalize(ctx context.Context, j finalizeJob) error {
 	}
 	p.mu.Lock()
 	delete(p.pending, j.pf.Staging)
+	p.indexRenamed(j.pf.Staging)
 	p.perPart[j.pf.Partition]--
 	if p.perPart[j.pf.Partition] <= 0 {
 		delete(p.perPart, j.pf.Partition)
@@ -576,6 +620,9 @@ func (p *Pipeline) recover(ctx context.Context) error {
 		}
 	}
 	p.cp.Pending = nil
+	if err := p.recoverIndex(); err != nil {
+		return err
+	}
 	if err := p.fp(FPRecoverySweep); err != nil {
 		return err
 	}

@@ -16,6 +16,11 @@ const (
 	FPBeforeCommitStep = "before-commit-step" // a partition commit step is about to run
 	FPRecoveryFinalize = "recovery-finalize"  // recovery renamed one pending file
 	FPRecoverySweep    = "recovery-sweep"     // recovery is about to delete orphans
+
+	FPIndexBeforeInflight = "index-before-inflight" // files rolled, the index entry not written
+	FPIndexAfterInflight  = "index-after-inflight"  // the entry inflight, the state not written
+	FPIndexBeforePublish  = "index-before-publish"  // the entry's files renamed, the entry not published
+	FPRecoveryIndex       = "recovery-index"        // recovery published one promised entry
 )
 
 // ErrCrash is what tests' failpoint hooks return; Run passes it up as is.

@@ -18,6 +18,8 @@ type metrics struct {
 	// skippedEmpty counts hours behind the watermark by more than
 	// commit.horizon that the commit cursor passed without committing.
 	skippedEmpty prometheus.Counter
+	// indexPublished counts index entries this pipeline published.
+	indexPublished prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,8 +52,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		watermark:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
 		skippedEmpty: c("empty_hours_skipped_total", "Hours without data older than commit.horizon behind the watermark, passed by the commit cursor without a commit."),
 	}
-	if err := reg.Register(m.skippedEmpty); err != nil {
-		return nil, err
+	m.indexPublished = c("index_entries_published_total", "File-index entries published by the pipeline (after their files were renamed).")
+	for _, col := range []prometheus.Collector{m.skippedEmpty, m.indexPublished} {
+		if err := reg.Register(col); err != nil {
+			return nil, err
+		}
 	}
 	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
 		m.partitionsCommitted, m.commitFailures, m.invalid, m.offsetResets, m.skippedOffsets, m.checkpointSeconds, m.openFiles, m.watermark} {

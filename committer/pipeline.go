@@ -19,6 +19,7 @@ import (
 
 	"github.com/landfall/landfall/committer/jsonscan"
 	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/index"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
@@ -76,6 +77,7 @@ type Pipeline struct {
 	m       *metrics
 	token   string
 	epoch   int64
+	idx     *index.Log
 	// eventKey finds a record's event-time field: see eventKeyScanner.
 	eventKey func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error)
 
@@ -97,6 +99,8 @@ type Pipeline struct {
 	perPart  map[string]int               // pending files per partition
 	unclosed map[*writer.Part]struct{}    // created and not closed yet
 	queue    []*queued
+	idxQueue []*indexItem // index entries promised, not yet published, in order
+	idxWake  chan struct{}
 	wake     chan struct{}
 	fatal    chan error
 	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
@@ -122,8 +126,11 @@ type openPart struct {
 	offsets map[int32]*[2]int64 // [first, last] offset per Kafka partition
 	cur     *[2]int64           // the range last tracked, for the hot path
 	curPart int32
-	sink    bool
-	late    bool
+	// evMin and evMax bound the event times appended (for the index).
+	evMin, evMax int64
+	evSet        bool
+	sink         bool
+	late         bool
 }
 
 type bound struct {
@@ -158,7 +165,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		pattern: pat, token: randomToken(),
 		open: map[string]*openPart{}, unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
 		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
-		wake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
+		wake: make(chan struct{}, 1), idxWake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
 		eventKey: eventKeyScanner(cfg),
 	}
@@ -190,6 +197,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	if err := registerBufferMetrics(reg, o.Format); err != nil {
 		return nil, err
 	}
+	p.idx = index.NewLog(p.fs, cfg.LogID, index.WithEpoch(p.epoch), index.WithRegisterer(reg), index.WithLogger(p.log))
 	return p, nil
 }
 
@@ -257,8 +265,9 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); p.finalizer(bg, fin) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); p.commitRunner(bg) }()
+	go func() { defer wg.Done(); p.indexPublisher(bg) }()
 	crashed := true
 	defer func() {
 		if crashed {
@@ -312,6 +321,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	crashed = false
 	close(fin)
 	p.waitFinalized(stopCtx)
+	p.waitIndexed(stopCtx)
 	p.signal()
 	p.waitCommits(stopCtx, 5*time.Second)
 	stopBG()
@@ -603,6 +613,14 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 		return err
 	}
 	op.track(r.Partition, r.Offset)
+	switch {
+	case !op.evSet:
+		op.evMin, op.evMax, op.evSet = ms, ms, true
+	case ms < op.evMin:
+		op.evMin = ms
+	case ms > op.evMax:
+		op.evMax = ms
+	}
 	if op.late {
 		p.m.late.Inc()
 	}

@@ -44,6 +44,22 @@ type Checkpoint struct {
 	Partitions map[string]*Partition `json:"partitions,omitempty"`
 	// Commits is the partition-commit queue, oldest first.
 	Commits []Commit `json:"commits,omitempty"`
+	// IndexNext is the number of the next file-index entry (0 before the
+	// first: entries count from 1, with no gaps).
+	IndexNext uint64 `json:"index_next,omitempty"`
+	// IndexPending are the index entries this checkpoint promises that
+	// may not be published yet, oldest first; recovery publishes them
+	// once their files are renamed.
+	IndexPending []IndexEntry `json:"index_pending,omitempty"`
+}
+
+// IndexEntry names an index entry written inflight: its number, the
+// checkpoint whose files it lists, and the epoch of the owner that wrote
+// it (its inflight name carries it).
+type IndexEntry struct {
+	N          uint64 `json:"n"`
+	Checkpoint uint64 `json:"checkpoint"`
+	Epoch      int64  `json:"epoch"`
 }
 
 // PendingFile is a rolled part file: written, synced, not yet (known to be)
