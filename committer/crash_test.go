@@ -70,7 +70,15 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 		{committer.FPRecoverySweep, 1},
 		{committer.FPBeforeRename, 1},
 		{committer.FPAfterRename, 7},
+		// Around the file index: a follower reads it the whole time.
+		{committer.FPIndexBeforeInflight, 3},
+		{committer.FPIndexAfterInflight, 2},
+		{committer.FPIndexBeforePublish, 2},
+		{committer.FPAfterSave, 2},     // the entry inflight and promised, nothing renamed…
+		{committer.FPRecoveryIndex, 1}, // …so recovery publishes it, and crashes there
+		{committer.FPIndexBeforePublish, 1},
 	}
+	fl := e.follow(t)
 	for _, pt := range points {
 		c := crashAt(pt.name, pt.at)
 		in := e.start(cfg, opts{failpoint: c.hook, format: f})
@@ -92,6 +100,7 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 	e.waitConsumed(60 * time.Second)
 	in.stop(t)
 	e.checkExactlyOnce(readTable(t, e.dir))
+	fl.finish(t)
 	// Every crashed run's open files gave their memory back (the format is
 	// shared by all runs, as a process that restarts in place shares it).
 	waitFor(t, 5*time.Second, "the crashed runs' buffers released", func() bool { return buffered(f) == 0 })

@@ -41,8 +41,20 @@ var IDPattern = regexp.MustCompile(`"id":"(\d+)"`)
 
 // Read walks root (the table directory) in f.
 func Read(f fsys.FS, decoders map[string]Decoder) (*Table, error) {
-	t := &Table{IDs: map[string]int{}, Invalid: map[string][]string{}, Late: map[string]int{}, ByDir: map[string]int{}, Success: map[string]bool{}}
+	t := NewTable()
 	return t, t.walk(f, "", decoders)
+}
+
+// NewTable is an empty Table, for readers that find files another way
+// (the file index) and Add them one by one.
+func NewTable() *Table {
+	return &Table{IDs: map[string]int{}, Invalid: map[string][]string{}, Late: map[string]int{}, ByDir: map[string]int{}, Success: map[string]bool{}}
+}
+
+// Add counts the records of one file of partition (or sink area) dir.
+func (t *Table) Add(dir, p string, recs [][]byte) error {
+	t.Files++
+	return t.add(dir, p, recs)
 }
 
 func (t *Table) walk(f fsys.FS, dir string, decoders map[string]Decoder) error {
