@@ -157,3 +157,14 @@ func (f *feed) check(t *testing.T, table string) *committest.Table {
 	}
 	return tb
 }
+
+// etcdClient is a client of the test's etcd, closed with the test.
+func etcdClient(t *testing.T, url string) *clientv3.Client {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -9,6 +12,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/landfall/landfall/committer/committest"
+	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer/fsys"
 )
 
 // TestKill9 runs the real binary against Kafka (kfake on loopback) and etcd
@@ -54,6 +61,21 @@ watermark: {out_of_orderness: 1m}
 		}
 		return cmd
 	}
+	// A downstream job follows the file index beside it, as its own
+	// process, the whole time.
+	tailOut := filepath.Join(t.TempDir(), "tail.jsonl")
+	tailf, err := os.Create(tailOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tailf.Close()
+	tailer := exec.Command(bin, "index", "tail", "--config", cfgPath, "--from", "earliest", "--follow", "--json")
+	tailer.Stdout, tailer.Stderr = tailf, logf
+	if err := tailer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tailer.Process.Kill(); _ = tailer.Wait() }()
+
 	const kills = 24
 	for i := 0; i < kills; i++ {
 		cmd := start()
@@ -78,6 +100,66 @@ watermark: {out_of_orderness: 1m}
 
 	tb := feed.check(t, table)
 	t.Logf("%d kill -9 restarts; %d records produced, each found exactly once in %d files (%d invalid)", kills, len(feed.produced), tb.Files, len(tb.Invalid))
+
+	// The follower was handed every record exactly once, in files that
+	// were there when it read the listing (read now: they never move).
+	cp, err := state.Peek(context.Background(), etcdClient(t, etcd.URL()), "kill9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := cp.IndexNext - 1
+	var entries []jsonEntry
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		entries = entries[:0]
+		b, err := os.ReadFile(tailOut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+			if len(line) == 0 {
+				continue
+			}
+			var e jsonEntry
+			if err := json.Unmarshal(line, &e); err != nil {
+				t.Fatalf("index tail printed %q: %v", line, err)
+			}
+			entries = append(entries, e)
+		}
+		if len(entries) > 0 && entries[len(entries)-1].N >= last {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index tail printed %d entries in 30s, the index has %d", len(entries), last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lfs, err := fsys.NewLocal(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := committest.NewTable()
+	for i, e := range entries {
+		if e.N != uint64(i+1) {
+			t.Fatalf("index tail printed entry %d at position %d", e.N, i+1)
+		}
+		for _, a := range e.Actions {
+			if a.Add == nil || !a.Add.DataChange {
+				continue
+			}
+			recs, err := committest.ReadFile(lfs, a.Add.Path, committest.Decoders)
+			if err != nil {
+				t.Fatalf("entry %d hands %s: %v", e.N, a.Add.Path, err)
+			}
+			if err := handed.Add(a.Add.Partition, a.Add.Path, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if probs := handed.Check(feed.produced, feed.malformed); len(probs) > 0 {
+		t.Fatalf("what index tail handed: %v", probs)
+	}
+	t.Logf("index tail --follow, beside the kills, printed %d entries handing every record exactly once in %d files", len(entries), handed.Files)
 }
 
 func tail(b []byte, n int) []byte {
