@@ -30,6 +30,14 @@ type Config struct {
 	Commit     CommitConfig     `yaml:"commit"`
 	Late       LateConfig       `yaml:"late"`
 	Metrics    MetricsConfig    `yaml:"metrics"`
+	Index      IndexConfig      `yaml:"index"`
+}
+
+type IndexConfig struct {
+	// Retention is how long published file-index entries are kept (once a
+	// snapshot covers them): a reader lagging longer gets "cursor
+	// expired" and restarts from earliest.
+	Retention time.Duration `yaml:"retention"`
 }
 
 type KafkaConfig struct {
@@ -224,6 +232,9 @@ func (c *Config) Defaults() {
 		c.Commit.Horizon = 720 * time.Hour
 	}
 	def(&c.Late.Policy, "append")
+	if c.Index.Retention == 0 {
+		c.Index.Retention = 7 * 24 * time.Hour
+	}
 	if c.Late.Retention == 0 {
 		c.Late.Retention = 7 * 24 * time.Hour
 	}
@@ -348,6 +359,9 @@ func (c *Config) Validate() error {
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.Index.Retention < time.Hour {
+		bad("index.retention", "%v: want at least 1h (how long file-index entries are kept for lagging readers)", c.Index.Retention)
 	}
 	if c.Late.Policy != "append" && c.Late.Policy != "sink" {
 		bad("late.policy", "%q: want append or sink", c.Late.Policy)

@@ -197,7 +197,8 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	if err := registerBufferMetrics(reg, o.Format); err != nil {
 		return nil, err
 	}
-	p.idx = index.NewLog(p.fs, cfg.LogID, index.WithEpoch(p.epoch), index.WithRegisterer(reg), index.WithLogger(p.log))
+	p.idx = index.NewLog(p.fs, cfg.LogID, index.WithEpoch(p.epoch), index.WithRegisterer(reg), index.WithLogger(p.log),
+		index.WithRetention(cfg.Index.Retention))
 	return p, nil
 }
 
