@@ -164,6 +164,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	watch := tb.watchSuccess(ctx, time.Second)
+	follower := tb.followIndex()
 
 	// Event time runs ~1000× faster than the wall clock, through a few
 	// hourly partitions a day ago.
@@ -269,7 +270,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	final.stop(t)
 	cancel()
 
-	tb.verify(watch)
+	follower.check(t, tb.verify(watch))
 	if len(tb.produced) < 10000 {
 		t.Fatalf("only %d records were produced; the run proves too little", len(tb.produced))
 	}

@@ -1,0 +1,112 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/landfall/landfall/committer/committest"
+	"github.com/landfall/landfall/index"
+)
+
+// indexFollower is a downstream job on the real HDFS: it follows the
+// table's file index from earliest and reads every file it is handed at
+// once.
+type indexFollower struct {
+	tb     *table
+	cancel context.CancelFunc
+	done   chan error
+
+	mu      sync.Mutex
+	handed  *committest.Table
+	last    uint64
+	entries int
+	errs    []string
+}
+
+func (tb *table) followIndex() *indexFollower {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &indexFollower{tb: tb, cancel: cancel, done: make(chan error, 1), handed: committest.NewTable()}
+	go func() {
+		f.done <- index.Open(tb.fs, tb.logid).Follow(ctx, index.Earliest, 200*time.Millisecond, f.handle)
+	}()
+	tb.t.Cleanup(cancel)
+	return f
+}
+
+func (f *indexFollower) handle(e *index.Entry) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e.N != f.last+1 && !e.Snapshot {
+		f.errs = append(f.errs, fmt.Sprintf("entry %d after entry %d", e.N, f.last))
+	}
+	for _, a := range e.Actions {
+		if a.Add == nil || !a.Add.DataChange {
+			continue
+		}
+		recs, err := committest.ReadFile(f.tb.fs, a.Add.Path, committest.Decoders)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Sprintf("entry %d hands %s, which can't be read: %v", e.N, a.Add.Path, err))
+			continue
+		}
+		if err := f.handed.Add(a.Add.Partition, a.Add.Path, recs); err != nil {
+			f.errs = append(f.errs, err.Error())
+		}
+	}
+	f.last = e.N
+	f.entries++
+	return nil
+}
+
+// check waits until the follower has read every entry the durable state
+// says exists and compares what it was handed with what a listing of the
+// table finds: the same records, each once.
+func (f *indexFollower) check(t *testing.T, listed landed) {
+	t.Helper()
+	cp, err := f.tb.checkpoint()
+	if err != nil || cp == nil {
+		t.Fatalf("checkpoint: %v", err)
+	}
+	want := cp.IndexNext - 1
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		f.mu.Lock()
+		last := f.last
+		f.mu.Unlock()
+		if last >= want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the index follower reached entry %d of %d in 2 minutes", last, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	f.cancel()
+	if err := <-f.done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("the index follower failed: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range f.errs {
+		t.Error("index follower: " + e)
+	}
+	for id, n := range f.handed.IDs {
+		if n != 1 || listed.ids[id] != 1 {
+			t.Errorf("index follower: record %s handed %d times, %d in the table", id, n, listed.ids[id])
+		}
+	}
+	for id := range listed.ids {
+		if f.handed.IDs[id] == 0 {
+			t.Errorf("index follower: record %s is in the table but was never handed", id)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	t.Logf("the index follower read %d entries and %d files on HDFS: every one of the table's %d records once", f.entries, f.handed.Files, len(listed.ids))
+}
