@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/index"
+	"github.com/landfall/landfall/writer/fsys"
 )
 
 // indexFollower is a downstream job on the real HDFS: it follows the
@@ -109,4 +111,72 @@ func (f *indexFollower) check(t *testing.T, listed landed) {
 		t.FailNow()
 	}
 	t.Logf("the index follower read %d entries and %d files on HDFS: every one of the table's %d records once", f.entries, f.handed.Files, len(listed.ids))
+}
+
+// countingFS counts the calls a reader makes on the real HDFS: each is at
+// least one NameNode RPC.
+type countingFS struct {
+	fsys.FS
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingFS) count(op string) {
+	c.mu.Lock()
+	c.calls[op]++
+	c.mu.Unlock()
+}
+
+func (c *countingFS) Open(name string) (fsys.Reader, error) {
+	c.count("open")
+	return c.FS.Open(name)
+}
+
+func (c *countingFS) Stat(name string) (fs.FileInfo, error) {
+	c.count("stat")
+	return c.FS.Stat(name)
+}
+
+func (c *countingFS) ReadDir(dir string) ([]fs.FileInfo, error) {
+	c.count("readdir")
+	return c.FS.ReadDir(dir)
+}
+
+// TestIndexWaitingFollowerNameNodeCalls: a follower waiting at the head
+// of a table's index on the real HDFS costs O(1) NameNode calls per poll
+// and never lists a directory (thousands of logids' followers must not do
+// to the NameNode what polling listings does).
+func TestIndexWaitingFollowerNameNodeCalls(t *testing.T) {
+	tb := newTable(t, 2, tableConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base := time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour)
+	if _, err := tb.produce(ctx, 500, base, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	l := tb.start("a")
+	tb.waitDrained(2 * time.Minute)
+	l.stop(t)
+
+	cfs := &countingFS{FS: tb.fs, calls: map[string]int{}}
+	const poll = 100 * time.Millisecond
+	const wait = 5 * time.Second
+	fctx, fcancel := context.WithTimeout(ctx, wait)
+	defer fcancel()
+	err := index.Open(cfs, tb.logid).Follow(fctx, index.Latest, poll, func(*index.Entry) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the follower stopped with %v", err)
+	}
+	polls := int(wait / poll)
+	total := 0
+	for _, n := range cfs.calls {
+		total += n
+	}
+	t.Logf("a follower waiting %v at the head, polling every %v: %v (%.2f calls a poll)", wait, poll, cfs.calls, float64(total)/float64(polls))
+	if cfs.calls["readdir"] > 0 {
+		t.Fatalf("the waiting follower listed a directory %d times", cfs.calls["readdir"])
+	}
+	if float64(total) > 2.5*float64(polls) {
+		t.Fatalf("%d calls for %d polls", total, polls)
+	}
 }
