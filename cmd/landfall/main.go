@@ -117,6 +117,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	// current attempt's beside the process's.
 	var current atomic.Pointer[prometheus.Registry]
 	current.Store(prometheus.NewRegistry())
+	var hc health // /healthz and /readyz beside /metrics
 	if cfg.Metrics.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
@@ -125,6 +126,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		g := prometheus.Gatherers{outer, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return current.Load().Gather() })}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+		hc.register(mux)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
@@ -153,10 +155,12 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		var attempt *committer.Pipeline
 		err := runOnce(ctx, cfg, endpoints, &format, reg, log, func(p *committer.Pipeline) {
 			attempt = p
+			hc.started(p)
 			if started != nil {
 				started(p)
 			}
 		})
+		hc.stopped()
 		if ctx.Err() != nil {
 			// A graceful stop; its final checkpoint may still have failed.
 			if errors.Is(err, context.Canceled) {
