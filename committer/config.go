@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -341,10 +343,11 @@ func (c *Config) Validate() error {
 		bad("commit.horizon", "%v: want at least 1h (how far behind the watermark empty partitions are still committed)", c.Commit.Horizon)
 	}
 	if len(c.Hive.CommitSteps) > 0 {
+		// Only a Config built in Go gets here: ParseConfig refuses the key.
 		bad("hive.commit_steps", "list the steps under commit.steps instead")
 	} else {
 		h := c.Hive
-		h.CommitSteps = c.Commit.Steps
+		h.CommitSteps, h.StepsKey = c.Commit.Steps, "commit.steps"
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -367,10 +370,17 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig parses, defaults and validates a YAML configuration.
 func ParseConfig(b []byte) (*Config, error) {
+	// A node first: yaml's decoding errors name Go types and fields, the
+	// walk names the keys as the file spells them, all of them at once.
+	var n yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&n); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	if errs := checkNode(&n, reflect.TypeOf(Config{}), ""); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid config:\n%w", errors.Join(errs...))
+	}
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := n.Decode(&c); err != nil {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	c.Defaults()
