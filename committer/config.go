@@ -66,6 +66,12 @@ type EtcdConfig struct {
 	Prefix      string        `yaml:"prefix"`
 	LeaseTTL    time.Duration `yaml:"lease_ttl"`
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// ConnectTimeout is how long a start waits for etcd's first answer,
+	// retrying with a warning each time, before it fails naming the
+	// endpoints (default 2m). It bounds only the front door: a standby
+	// waiting for another owner waits as long as that one lives, and an
+	// outage after etcd first answered is waited out.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 type WarehouseConfig struct {
@@ -187,6 +193,9 @@ func (c *Config) Defaults() {
 	if c.Etcd.DialTimeout == 0 {
 		c.Etcd.DialTimeout = 5 * time.Second
 	}
+	if c.Etcd.ConnectTimeout == 0 {
+		c.Etcd.ConnectTimeout = 2 * time.Minute
+	}
 	if c.Warehouse.Timeout == 0 {
 		c.Warehouse.Timeout = time.Minute
 	}
@@ -277,6 +286,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Etcd.LeaseTTL < time.Second {
 		bad("etcd.lease_ttl", "%v: want at least 1s", c.Etcd.LeaseTTL)
+	}
+	if c.Etcd.ConnectTimeout < time.Second {
+		bad("etcd.connect_timeout", "%v: want at least 1s (how long a start waits for etcd to answer); default 2m", c.Etcd.ConnectTimeout)
 	}
 	if !strings.HasPrefix(c.Etcd.Prefix, "/") {
 		bad("etcd.prefix", "%q: must start with /", c.Etcd.Prefix)

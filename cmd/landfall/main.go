@@ -242,7 +242,8 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, for
 	}
 
 	log.Info("acquiring ownership", "logid", cfg.LogID)
-	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL))
+	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL),
+		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
