@@ -293,4 +293,3 @@ func (s *Store) Abandon(revoke bool) {
 	}
 	s.session.Orphan()
 }
-
