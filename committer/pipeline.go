@@ -232,6 +232,11 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		cp.Partitions = map[string]*state.Partition{}
 	}
 	p.cp = cp
+	// Before recovery renames or writes anything: a table in another
+	// format must stay as it is.
+	if err := p.checkTableFormat(); err != nil {
+		return err
+	}
 	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
 	if err := p.recover(ctx); err != nil {
 		return err
