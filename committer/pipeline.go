@@ -10,6 +10,7 @@ import (
 	"math"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,6 +101,10 @@ type Pipeline struct {
 	wake     chan struct{}
 	fatal    chan error
 	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
+	// commits counts partitions committed for the first time, updates
+	// their re-commits (late data appended): a progress display that
+	// added them up would count more partitions than exist.
+	commits, updates atomic.Int64
 	consumed map[int32]int64
 
 	progress progress

@@ -45,7 +45,7 @@ func main() {
 	case "run":
 		err = cmdRun(os.Args[2:])
 	case "quickstart":
-		err = cmdQuickstart(os.Args[2:])
+		err = cmdQuickstart(os.Args[2:], os.Stdout)
 	case "hive":
 		err = cmdHive(os.Args[2:])
 	case "version":
