@@ -105,7 +105,7 @@ type Pipeline struct {
 	// their re-commits (late data appended): a progress display that
 	// added them up would count more partitions than exist.
 	commits, updates atomic.Int64
-	consumed map[int32]int64
+	consumed         map[int32]int64
 
 	progress progress
 	// ends lists what each Kafka partition holds, for stream-break and
