@@ -101,11 +101,11 @@ type Pipeline struct {
 	wake     chan struct{}
 	fatal    chan error
 	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
+	consumed map[int32]int64
 	// commits counts partitions committed for the first time, updates
 	// their re-commits (late data appended): a progress display that
 	// added them up would count more partitions than exist.
 	commits, updates atomic.Int64
-	consumed         map[int32]int64
 
 	progress progress
 	// ends lists what each Kafka partition holds, for stream-break and
