@@ -4,13 +4,17 @@ BIN       := bin/landfall
 PKGS      := ./...
 STATICCHECK_VERSION := v0.6.1
 export GOFLAGS := -buildvcs=false
+# Stamped into the binary and into every data file (landfall.version). Outside
+# a git checkout (a source tarball) it is "unknown"; override: make VERSION=v1.2.3.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS   := -X main.version=$(VERSION)
 
 .PHONY: all build quickstart test test-deps lint fuzz bench bench-hdfs e2e clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/landfall
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/landfall
 
 # Runs landfall on an embedded default: in-process Kafka, embedded etcd, a
 # local warehouse under out/quickstart. Override: make quickstart ARGS="--duration 2m --format text".

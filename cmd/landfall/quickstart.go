@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -45,6 +46,7 @@ func cmdQuickstart(args []string, out io.Writer) error {
 	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
 	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
 	withHMS := fl.Bool("metastore", false, "also run an in-process Hive metastore and register partitions in it")
+	logFormat := fl.String("log-format", "text", "text or json: the format of <dir>/landfall.log")
 	_ = fl.Parse(args)
 
 	abs, err := filepath.Abs(*dir)
@@ -63,7 +65,10 @@ func cmdQuickstart(args []string, out io.Writer) error {
 		return err
 	}
 	defer logFile.Close()
-	log := newLogger(logFile, "info")
+	log, err := newLogger(logFile, "info", *logFormat)
+	if err != nil {
+		return err
+	}
 
 	const topic = "quickstart_logs"
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(*partitions), topic))
@@ -100,7 +105,7 @@ metrics: {listen: "127.0.0.1:0"}
 		return err
 	}
 	if hms != nil {
-		if err := createQuickstartTable(cfg); err != nil {
+		if err := createQuickstartTable(cfg, log); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "  metastore %s (in-process): table quickstart.logs\n", hms.URI())
@@ -197,8 +202,8 @@ metrics: {listen: "127.0.0.1:0"}
 
 // createQuickstartTable creates the table the config describes, as an
 // operator would with the output of landfall hive ddl.
-func createQuickstartTable(cfg *committer.Config) error {
-	client, err := hive.NewClient(cfg.Hive.Metastore)
+func createQuickstartTable(cfg *committer.Config, log *slog.Logger) error {
+	client, err := hive.NewClient(cfg.Hive.Metastore, hive.WithLogger(log))
 	if err != nil {
 		return err
 	}
