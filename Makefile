@@ -27,8 +27,9 @@ test: build test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Tools the fast suite checks against (lzop, Apache ORC tools, pyarrow): each
-# e2e/deps/test-*.sh installs one if it is missing and caches it under .cache/.
+# What the fast suite reads files with (lzop, Apache ORC tools with Java and
+# Maven, pyarrow in a venv under .cache/) and ../shared's test data: each
+# e2e/deps/test-*.sh installs one if it is missing, or says why it can't.
 test-deps:
 	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done
 
