@@ -121,8 +121,9 @@ metrics: {listen: "127.0.0.1:0"}
 	dayStart := time.Now().Truncate(time.Hour).Add(-24 * time.Hour)
 	speed := float64(24*time.Hour) / float64(*day)
 	zone := loc()
-	fmt.Fprintf(out, "landfall quickstart: the day from %s to %s replayed in %s (%.0fx), %d records/s into %d Kafka partitions\n",
-		dayStart.In(zone).Format("2006-01-02 15:04"), dayStart.Add(24*time.Hour).In(zone).Format("2006-01-02 15:04 MST"), *day, speed, *rate, *partitions)
+	// Zone abbreviations are ambiguous (Asia/Shanghai's is CST): name it.
+	fmt.Fprintf(out, "landfall quickstart: the day from %s to %s %s replayed in %s (%.0fx), %d records/s into %d Kafka partitions\n",
+		dayStart.In(zone).Format("2006-01-02 15:04"), dayStart.Add(24*time.Hour).In(zone).Format("2006-01-02 15:04"), zone, *day, speed, *rate, *partitions)
 	fmt.Fprintf(out, "  clock     event times, partitions and the watermark are in %s (UTC%s), the partition time zone; [Ns] is seconds since start\n",
 		zone, dayStart.In(zone).Format("-07:00"))
 	fmt.Fprintf(out, "  warehouse %s\n  logs      %s\n", table, logFile.Name())
