@@ -77,6 +77,12 @@ func TestQuickstartStartsFresh(t *testing.T) {
 	if !strings.Contains(out, "fresh") || !strings.Contains(out, "removed the previous run") {
 		t.Fatalf("the second run does not say it starts fresh:\n%s", out)
 	}
+	// One clock, labelled: the partition time zone, by name and offset.
+	for _, want := range []string{"Asia/Shanghai replayed", "in Asia/Shanghai (UTC+08:00)", "updates for late data"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not say %q:\n%s", want, out)
+		}
+	}
 	m := regexp.MustCompile(`produced (\d+) records`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no summary:\n%s", out)
