@@ -4,24 +4,27 @@ BIN       := bin/landfall
 PKGS      := ./...
 STATICCHECK_VERSION := v0.6.1
 export GOFLAGS := -buildvcs=false
+# Stamped into the binary and into every data file (landfall.version). Outside
+# a git checkout (a source tarball) it is "unknown"; override: make VERSION=v1.2.3.
+VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS   := -X main.version=$(VERSION)
 
 .PHONY: all build image quickstart test test-deps lint fuzz bench bench-hdfs e2e clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/landfall
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/landfall
 
 # The container image, without a Docker daemon: a static binary on scratch
 # with the CA bundle (deploy/image says what else and why), written as
 # out/image/landfall.tar for `docker load -i` / `podman load -i`.
 # SOURCE_DATE_EPOCH (the last commit's time) makes the digest reproducible.
-IMAGE_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 image:
-	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-X main.version=$(IMAGE_VERSION)" -o out/image/landfall ./cmd/landfall
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o out/image/landfall ./cmd/landfall
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 0) \
 	  $(GO) run ./deploy/image --binary out/image/landfall --out out/image/landfall.tar \
-	  --tag landfall:$(IMAGE_VERSION) --version $(IMAGE_VERSION)
+	  --tag landfall:$(VERSION) --version $(VERSION)
 
 # Runs landfall on an embedded default: in-process Kafka, embedded etcd, a
 # local warehouse under out/quickstart. Override: make quickstart ARGS="--duration 2m --format text".
@@ -34,9 +37,9 @@ test: build test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Tools the fast suite checks against (lzop, Apache ORC tools, pyarrow,
-# systemd-analyze for deploy/systemd): each
-# e2e/deps/test-*.sh installs one if it is missing and caches it under .cache/.
+# What the fast suite reads files with (lzop, Apache ORC tools with Java and
+# Maven, pyarrow in a venv under .cache/, systemd-analyze for deploy/systemd) and ../shared's test data: each
+# e2e/deps/test-*.sh installs one if it is missing, or says why it can't.
 test-deps:
 	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done
 

@@ -158,6 +158,11 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 	p.mu.Unlock()
 	p.m.partitionsCommitted.Inc()
 	p.progress.committed.Add(1)
+	if c.Update {
+		p.updates.Add(1)
+	} else {
+		p.commits.Add(1)
+	}
 	p.log.Info("partition committed", "hive_partition", c.Partition, "files", c.Files, "rows", c.Rows, "update", c.Update)
 	return nil
 }
@@ -262,4 +267,11 @@ func reasonLabel(reason string) string {
 		return "schema_mismatch"
 	}
 	return "other"
+}
+
+// Commits returns how many partition commits this pipeline ran: first
+// commits of a partition, and updates (re-commits after late data), apart.
+// Safe to call from any goroutine.
+func (p *Pipeline) Commits() (partitions, updates int64) {
+	return p.commits.Load(), p.updates.Load()
 }

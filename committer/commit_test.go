@@ -103,6 +103,12 @@ func TestLateDataAppend(t *testing.T) {
 	waitFor(t, 10*time.Second, "late record committed", func() bool {
 		return readTable(t, e.dir).ByDir["log_date=20261121/log_hour=10"] == 2
 	})
+	// The re-commit is an update of one partition, not a second one
+	// (issue 16: the quickstart counted 166 partitions where 29 existed).
+	waitFor(t, 10*time.Second, "the update counted", func() bool { _, u := in.p.Commits(); return u == 1 })
+	if parts, updates := in.p.Commits(); parts != 1 || updates != 1 {
+		t.Fatalf("Commits() = %d partitions, %d updates; want 1 and 1", parts, updates)
+	}
 	in.stop(t)
 	cp := e.checkpoint()
 	st := cp.Partitions["log_date=20261121/log_hour=10"]

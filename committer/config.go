@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -72,6 +74,12 @@ type EtcdConfig struct {
 	Prefix      string        `yaml:"prefix"`
 	LeaseTTL    time.Duration `yaml:"lease_ttl"`
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// ConnectTimeout is how long a start waits for etcd's first answer,
+	// retrying with a warning each time, before it fails naming the
+	// endpoints (default 2m). It bounds only the front door: a standby
+	// waiting for another owner waits as long as that one lives, and an
+	// outage after etcd first answered is waited out.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 }
 
 type WarehouseConfig struct {
@@ -193,6 +201,9 @@ func (c *Config) Defaults() {
 	if c.Etcd.DialTimeout == 0 {
 		c.Etcd.DialTimeout = 5 * time.Second
 	}
+	if c.Etcd.ConnectTimeout == 0 {
+		c.Etcd.ConnectTimeout = 2 * time.Minute
+	}
 	if c.Warehouse.Timeout == 0 {
 		c.Warehouse.Timeout = time.Minute
 	}
@@ -287,6 +298,9 @@ func (c *Config) Validate() error {
 	if c.Etcd.LeaseTTL < time.Second {
 		bad("etcd.lease_ttl", "%v: want at least 1s", c.Etcd.LeaseTTL)
 	}
+	if c.Etcd.ConnectTimeout < time.Second {
+		bad("etcd.connect_timeout", "%v: want at least 1s (how long a start waits for etcd to answer); default 2m", c.Etcd.ConnectTimeout)
+	}
 	if !strings.HasPrefix(c.Etcd.Prefix, "/") {
 		bad("etcd.prefix", "%q: must start with /", c.Etcd.Prefix)
 	}
@@ -352,10 +366,11 @@ func (c *Config) Validate() error {
 		bad("commit.horizon", "%v: want at least 1h (how far behind the watermark empty partitions are still committed)", c.Commit.Horizon)
 	}
 	if len(c.Hive.CommitSteps) > 0 {
+		// Only a Config built in Go gets here: ParseConfig refuses the key.
 		bad("hive.commit_steps", "list the steps under commit.steps instead")
 	} else {
 		h := c.Hive
-		h.CommitSteps = c.Commit.Steps
+		h.CommitSteps, h.StepsKey = c.Commit.Steps, "commit.steps"
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -381,10 +396,17 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig parses, defaults and validates a YAML configuration.
 func ParseConfig(b []byte) (*Config, error) {
+	// A node first: yaml's decoding errors name Go types and fields, the
+	// walk names the keys as the file spells them, all of them at once.
+	var n yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&n); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse config: %w", err)
+	}
+	if errs := checkNode(&n, reflect.TypeOf(Config{}), ""); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid config:\n%w", errors.Join(errs...))
+	}
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := n.Decode(&c); err != nil {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	c.Defaults()

@@ -84,3 +84,48 @@ func TestExampleConfigParses(t *testing.T) {
 		t.Fatalf("example parsed to %+v", c)
 	}
 }
+
+// YAML errors name the key as the user writes it, in full, with the fix;
+// never a Go type or a key the user can't write (issue 16).
+func TestConfigYAMLErrorsNameTheFullKey(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"kafka: {brokers: [k:1], topic: t, fetch_max_byte: 1}", "kafka.fetch_max_byte: unknown key (did you mean kafka.fetch_max_bytes?)"},
+		{"checkpoint: {interval: 10 seconds}", `checkpoint.interval: "10 seconds" is not a duration; write e.g. 10s`},
+		{"checkpoint: {interval: 10}", "checkpoint.interval: 10 is not a duration; write e.g. 10s"},
+		{"hive: {metastore: {uris: [thrift://h:9083], call_timout: 5s}}", "hive.metastore.call_timout: unknown key (did you mean hive.metastore.call_timeout?)"},
+		{"kafka: {brokers: [k:1], topic: t, fetch_max_bytes: lots}", `kafka.fetch_max_bytes: "lots" is not an integer`},
+		{"kafka: {brokers: k:1, topic: t}", "kafka.brokers: want a list"},
+		{"hive: {commit_steps: [success-file]}", "hive.commit_steps: unknown key (landfall's configuration lists it under commit.steps)"},
+		{"commit: {steps: [success-file, carrier-pigeon]}", `commit.steps[1]: unknown step "carrier-pigeon"`},
+		{"commit: {steps: [webhook]}", `remove "webhook" from commit.steps`},
+		{"chekpoint: {interval: 2s}", "chekpoint: unknown key (did you mean checkpoint?)"},
+	}
+	for _, c := range cases {
+		_, err := ParseConfig([]byte(withSection(c.yaml)))
+		if err == nil {
+			t.Errorf("%s: accepted", c.yaml)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s:\n got %q\nwant %q", c.yaml, err, c.want)
+		}
+		for _, bad := range []string{"hive.commit_steps[", "committer.", "time.Duration", "!!"} {
+			if strings.Contains(err.Error(), bad) {
+				t.Errorf("%s: error %q names %s, which the user can't write", c.yaml, err, bad)
+			}
+		}
+	}
+}
+
+// withSection is goodConfig with the top-level section of edit replaced by
+// edit.
+func withSection(edit string) string {
+	key := strings.SplitN(edit, ":", 2)[0]
+	var lines []string
+	for _, l := range strings.Split(goodConfig, "\n") {
+		if !strings.HasPrefix(l, key+":") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(append(lines, edit), "\n")
+}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -105,6 +106,10 @@ type Pipeline struct {
 	fatal    chan error
 	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
 	consumed map[int32]int64
+	// commits counts partitions committed for the first time, updates
+	// their re-commits (late data appended): a progress display that
+	// added them up would count more partitions than exist.
+	commits, updates atomic.Int64
 
 	progress progress
 	// ends lists what each Kafka partition holds, for stream-break and
@@ -241,6 +246,11 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		cp.Partitions = map[string]*state.Partition{}
 	}
 	p.cp = cp
+	// Before recovery renames or writes anything: a table in another
+	// format must stay as it is.
+	if err := p.checkTableFormat(); err != nil {
+		return err
+	}
 	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
 	if err := p.recover(ctx); err != nil {
 		return err

@@ -107,7 +107,7 @@ func buildOptions(opts []Option) options {
 // call does, so that a metastore that is down at start delays only the
 // partition commits, not the process.
 func NewClient(cfg MetastoreConfig, opts ...Option) (*Client, error) {
-	if errs := cfg.validate("hive.metastore"); len(errs) > 0 {
+	if errs := cfg.validate("hive.metastore", "hive.commit_steps"); len(errs) > 0 {
 		return nil, Permanent(fmt.Errorf("hive: new metastore client: %w", errors.Join(errs...)))
 	}
 	o := buildOptions(opts)

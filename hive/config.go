@@ -23,6 +23,10 @@ type Config struct {
 	// sink.partition-commit.policy.kind: "metastore", "success-file",
 	// "webhook", "kafka". Default: [metastore, success-file].
 	CommitSteps []string `yaml:"commit_steps"`
+	// StepsKey is the key that lists the steps where this section is
+	// embedded in a larger configuration (landfall's is commit.steps), so
+	// that messages name the key the user writes. Default hive.commit_steps.
+	StepsKey string `yaml:"-"`
 
 	Webhook WebhookConfig `yaml:"webhook"`
 	Kafka   KafkaConfig   `yaml:"kafka"`
@@ -144,19 +148,27 @@ func (c Config) uses(step string) bool {
 	return false
 }
 
+func (c Config) stepsKey() string {
+	if c.StepsKey == "" {
+		return "hive.commit_steps"
+	}
+	return c.StepsKey
+}
+
 // Validate checks the section; each error names its key under "hive." and
 // says how to fix it.
 func (c Config) Validate() error {
 	var errs []error
+	stepsKey := c.stepsKey()
 	seen := map[string]bool{}
 	for i, s := range c.Steps() {
 		switch s {
 		case StepMetastore, StepSuccessFile, StepWebhook, StepKafka:
 		default:
-			errs = append(errs, fmt.Errorf("hive.commit_steps[%d]: unknown step %q; use metastore, success-file, webhook or kafka", i, s))
+			errs = append(errs, fmt.Errorf("%s[%d]: unknown step %q; use metastore, success-file, webhook or kafka", stepsKey, i, s))
 		}
 		if seen[s] {
-			errs = append(errs, fmt.Errorf("hive.commit_steps[%d]: step %q listed twice; list each step once", i, s))
+			errs = append(errs, fmt.Errorf("%s[%d]: step %q listed twice; list each step once", stepsKey, i, s))
 		}
 		seen[s] = true
 	}
@@ -167,21 +179,21 @@ func (c Config) Validate() error {
 		if c.Table == "" {
 			errs = append(errs, errors.New("hive.table: empty; set the table landfall writes"))
 		}
-		errs = append(errs, c.Metastore.validate("hive.metastore")...)
+		errs = append(errs, c.Metastore.validate("hive.metastore", stepsKey)...)
 	}
 	if c.uses(StepWebhook) {
-		errs = append(errs, c.Webhook.validate("hive.webhook")...)
+		errs = append(errs, c.Webhook.validate("hive.webhook", stepsKey)...)
 	}
 	if c.uses(StepKafka) {
-		errs = append(errs, c.Kafka.validate("hive.kafka")...)
+		errs = append(errs, c.Kafka.validate("hive.kafka", stepsKey)...)
 	}
 	return errors.Join(errs...)
 }
 
-func (c MetastoreConfig) validate(key string) []error {
+func (c MetastoreConfig) validate(key, stepsKey string) []error {
 	var errs []error
 	if len(c.URIs) == 0 {
-		errs = append(errs, fmt.Errorf("%s.uris: empty; list the metastore's thrift://host:port URIs (or remove \"metastore\" from hive.commit_steps)", key))
+		errs = append(errs, fmt.Errorf("%s.uris: empty; list the metastore's thrift://host:port URIs (or remove \"metastore\" from %s)", key, stepsKey))
 	}
 	for i, u := range c.URIs {
 		if _, err := parseThriftURI(u); err != nil {
@@ -214,12 +226,12 @@ func (r RetryConfig) validate(key string) []error {
 	return errs
 }
 
-func (c WebhookConfig) validate(key string) []error {
+func (c WebhookConfig) validate(key, stepsKey string) []error {
 	var errs []error
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		errs = append(errs, fmt.Errorf("%s.url: empty; set the URL to POST partition commits to (or remove \"webhook\" from hive.commit_steps)", key))
+		errs = append(errs, fmt.Errorf("%s.url: empty; set the URL to POST partition commits to (or remove \"webhook\" from %s)", key, stepsKey))
 	case err != nil:
 		errs = append(errs, fmt.Errorf("%s.url: %v", key, err))
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
@@ -236,10 +248,10 @@ func (c WebhookConfig) validate(key string) []error {
 	return append(errs, c.Retry.validate(key+".retry")...)
 }
 
-func (c KafkaConfig) validate(key string) []error {
+func (c KafkaConfig) validate(key, stepsKey string) []error {
 	var errs []error
 	if len(c.Brokers) == 0 {
-		errs = append(errs, fmt.Errorf("%s.brokers: empty; list host:port seed brokers of the notification cluster (or remove \"kafka\" from hive.commit_steps)", key))
+		errs = append(errs, fmt.Errorf("%s.brokers: empty; list host:port seed brokers of the notification cluster (or remove \"kafka\" from %s)", key, stepsKey))
 	}
 	if c.Topic == "" {
 		errs = append(errs, fmt.Errorf("%s.topic: empty; set the notification topic", key))

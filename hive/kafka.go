@@ -32,7 +32,7 @@ type Kafka struct {
 
 // NewKafka returns the Kafka step with its own producer; Close releases it.
 func NewKafka(cfg KafkaConfig, opts ...Option) (*Kafka, error) {
-	if errs := cfg.validate("hive.kafka"); len(errs) > 0 {
+	if errs := cfg.validate("hive.kafka", "hive.commit_steps"); len(errs) > 0 {
 		return nil, Permanent(fmt.Errorf("hive: new kafka step: %w", errors.Join(errs...)))
 	}
 	o := buildOptions(opts)

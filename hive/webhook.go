@@ -42,7 +42,7 @@ type Webhook struct {
 
 // NewWebhook returns the webhook step.
 func NewWebhook(cfg WebhookConfig, opts ...Option) (*Webhook, error) {
-	if errs := cfg.validate("hive.webhook"); len(errs) > 0 {
+	if errs := cfg.validate("hive.webhook", "hive.commit_steps"); len(errs) > 0 {
 		return nil, Permanent(fmt.Errorf("hive: new webhook step: %w", errors.Join(errs...)))
 	}
 	o := buildOptions(opts)

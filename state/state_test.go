@@ -354,3 +354,26 @@ func TestStandbyOutlivesItsLease(t *testing.T) {
 		t.Fatalf("the standby's Owner() = %v, %v after the owner left", own, err)
 	}
 }
+
+// TestStandbyWaitsPastTheConnectTimeout: waiting for another owner is not
+// etcd being unreachable. A standby keeps waiting, long past
+// WithConnectTimeout, until its own context ends; an unreachable etcd
+// fails with ErrUnreachable (TestRunFailsOnUnreachableEtcd in cmd).
+func TestStandbyWaitsPastTheConnectTimeout(t *testing.T) {
+	_, cli := embedded(t)
+	a, err := Open(context.Background(), cli, "logs", WithLeaseTTL(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	s, err := Open(ctx, cli, "logs", WithLeaseTTL(time.Second), WithConnectTimeout(time.Second))
+	if err == nil {
+		s.Close()
+		t.Fatal("the standby took ownership while the owner lives")
+	}
+	if errors.Is(err, ErrUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the standby gave up with %v, want it to wait until its context ended", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path"
 	"sync"
 	"time"
@@ -32,9 +33,16 @@ type Store struct {
 	validUntil time.Time
 }
 
+// ErrUnreachable means etcd did not answer within the connect timeout
+// (WithConnectTimeout) at start: an operator must fix the endpoints or the
+// network. A process waiting for another owner never gets it.
+var ErrUnreachable = errors.New("state: etcd unreachable")
+
 type options struct {
-	prefix string
-	ttl    time.Duration
+	prefix  string
+	ttl     time.Duration
+	connect time.Duration
+	log     *slog.Logger
 }
 
 // Option configures Open.
@@ -48,10 +56,66 @@ func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 // ownership during a long pause (GC, etcd leader change).
 func WithLeaseTTL(d time.Duration) Option { return func(o *options) { o.ttl = d } }
 
+// WithConnectTimeout bounds how long Open tries to reach etcd before its
+// first answer (default 2m): past it, Open fails with ErrUnreachable
+// naming the endpoints. Without a bound a wrong endpoint or a firewall
+// hangs the start for ever, since the client retries under ctx. Once etcd
+// has answered, an outage while waiting for another owner is waited out.
+func WithConnectTimeout(d time.Duration) Option { return func(o *options) { o.connect = d } }
+
+// WithLogger is where Open says why it waits: etcd not answering (WARN,
+// each retry) or another process owning the logid (INFO, once).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// grantAttempt bounds one lease request, so that each failed try is seen
+// (and logged) rather than swallowed by the client's own retries.
+const grantAttempt = 5 * time.Second
+
+// grant asks etcd for a lease, retrying with backoff and a warning for each
+// failure. Until etcd has answered once (answered false) it gives up after
+// o.connect.
+func grant(ctx context.Context, cli *clientv3.Client, ttl int, o options, answered bool) (*clientv3.LeaseGrantResponse, error) {
+	t0 := time.Now()
+	backoff := 250 * time.Millisecond
+	each := grantAttempt
+	if !answered {
+		// Several tries within the bound, each one warned about.
+		each = min(each, max(o.connect/4, 500*time.Millisecond))
+	}
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, each)
+		lease, err := cli.Grant(actx, int64(ttl))
+		cancel()
+		if err == nil {
+			return lease, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("state: open session: %w", ctx.Err())
+		}
+		waited := time.Since(t0)
+		if !answered && waited >= o.connect {
+			return nil, fmt.Errorf("%w: no answer from %v for %v (etcd.connect_timeout %v): %v",
+				ErrUnreachable, cli.Endpoints(), waited.Round(time.Second), o.connect, err)
+		}
+		o.log.Warn("etcd unreachable; retrying", "endpoints", cli.Endpoints(), "attempt", attempt, "waited", waited.Round(time.Millisecond), "err", err)
+		pause := backoff
+		if !answered {
+			pause = min(pause, o.connect-waited)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("state: open session: %w", ctx.Err())
+		case <-time.After(pause):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
 // Open takes ownership of logid, waiting while another process holds it.
-// It returns when this process is the owner or ctx is done.
+// It returns when this process is the owner or ctx is done, and fails
+// with ErrUnreachable when etcd doesn't answer at all (WithConnectTimeout).
 func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Option) (*Store, error) {
-	o := options{prefix: "/landfall", ttl: 10 * time.Second}
+	o := options{prefix: "/landfall", ttl: 10 * time.Second, connect: 2 * time.Minute, log: slog.New(slog.DiscardHandler)}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -60,21 +124,29 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		ttl = 1
 	}
 	base := path.Join(o.prefix, logid)
+	answered := false
 	for {
 		// The lease is granted under ctx, so a process starting while etcd
 		// is down still stops when asked. The session's keep-alive outlives
 		// ctx on purpose: a graceful stop cancels ctx and still needs
 		// ownership for its final checkpoint. Close ends it.
-		lease, err := cli.Grant(ctx, int64(ttl))
+		lease, err := grant(ctx, cli, ttl, o, answered)
 		if err != nil {
-			return nil, fmt.Errorf("state: open session: %w", err)
+			return nil, err
 		}
+		answered = true
 		sess, err := concurrency.NewSession(cli, concurrency.WithTTL(ttl), concurrency.WithLease(lease.ID))
 		if err != nil {
 			return nil, fmt.Errorf("state: open session: %w", err)
 		}
 		m := concurrency.NewMutex(sess, base+"/owner")
-		err = m.Lock(ctx)
+		// TryLock first, to tell an operator that the wait is for another
+		// owner (normal for a standby), not for etcd.
+		err = m.TryLock(ctx)
+		if errors.Is(err, concurrency.ErrLocked) {
+			o.log.Info("another process owns the logid; waiting to take over", "logid", logid)
+			err = m.Lock(ctx)
+		}
 		if err == nil {
 			// The revision at which the lock was granted: a later owner is
 			// granted it at a later revision, so epochs only grow.

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path"
 	"time"
 
@@ -173,13 +174,19 @@ func cmdHive(args []string) error {
 	}
 	fl := flag.NewFlagSet("hive "+args[0], flag.ExitOnError)
 	cfgPath := fl.String("config", "landfall.yaml", "configuration file")
+	logLevel, logFormat := logFlags(fl)
 	_ = fl.Parse(args[1:])
+	// The same logger as run's, so that a site's log shipping parses both.
+	log, err := newLogger(os.Stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
 	cfg, err := committer.LoadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
 	if args[0] == "create" {
-		return createTable(cfg)
+		return createTable(cfg, log)
 	}
 	ddl, err := tableDDL(cfg)
 	if err != nil {
@@ -192,11 +199,11 @@ func cmdHive(args []string) error {
 // createTable creates in the metastore the table that `hive ddl` prints, for
 // sites that reach the metastore without HiveServer2. An existing table is
 // fine when it matches the config, the same check `run` makes at start.
-func createTable(cfg *committer.Config) error {
+func createTable(cfg *committer.Config, log *slog.Logger) error {
 	if len(cfg.Hive.Metastore.URIs) == 0 {
 		return errors.New("hive.metastore.uris: not set; hive create needs a metastore (hive ddl prints the statement instead)")
 	}
-	client, err := hive.NewClient(cfg.Hive.Metastore)
+	client, err := hive.NewClient(cfg.Hive.Metastore, hive.WithLogger(log))
 	if err != nil {
 		return err
 	}

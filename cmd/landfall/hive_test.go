@@ -45,7 +45,7 @@ event_time: {field: ts}
 	if err := c.CreateDatabase(ctx, "ods", "file:///tmp/warehouse"); err != nil {
 		t.Fatal(err)
 	}
-	if err := createTable(cfg); err != nil {
+	if err := createTable(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	tbl, err := c.LoadTable(ctx, "ods", "clicks")
@@ -67,11 +67,11 @@ event_time: {field: ts}
 			t.Errorf("ddl lacks %s:\n%s", col, ddl)
 		}
 	}
-	if err := createTable(cfg); err != nil {
+	if err := createTable(cfg, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("create of an existing, matching table: %v", err)
 	}
 	cfg.Format.Name, cfg.Format.Schema = "lzo", ""
-	if err := createTable(cfg); err == nil || !strings.Contains(err.Error(), "format.name") {
+	if err := createTable(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "format.name") {
 		t.Fatalf("create over a table of another format: %v, want an error naming format.name", err)
 	}
 }

@@ -1,7 +1,9 @@
 // Command landfall streams one Kafka topic into a Hive table, exactly once.
 //
-//	landfall run --config landfall.yaml
+//	landfall run --config landfall.yaml [--log-level info] [--log-format text|json]
 //	landfall quickstart [--duration 75s] [--dir out/quickstart] [--format text]
+//	landfall hive ddl|create --config landfall.yaml
+//	landfall version
 package main
 
 import (
@@ -9,11 +11,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,31 +36,70 @@ import (
 	"github.com/landfall/landfall/writer/fsys"
 )
 
-var version = "dev"
+// version is stamped at build (make build: -ldflags -X main.version=$(git
+// describe --always --dirty)); buildVersion falls back to what the Go
+// toolchain recorded.
+var version = ""
+
+// buildVersion is the stamped version, else the module version (go
+// install …@v1.2.3) or the VCS revision the toolchain recorded, else dev.
+// Every data file carries it (landfall.version), so an unstamped build
+// would leave files that nobody can trace to a commit.
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
 
 func main() {
 	if len(os.Args) < 2 {
-		usage()
+		usage(os.Stderr)
 		os.Exit(2)
 	}
-	committer.Version = version
+	committer.Version = buildVersion()
 	var err error
 	switch os.Args[1] {
 	case "run":
 		err = cmdRun(os.Args[2:])
 	case "quickstart":
-		err = cmdQuickstart(os.Args[2:])
+		err = cmdQuickstart(os.Args[2:], os.Stdout)
 	case "hive":
 		err = cmdHive(os.Args[2:])
 	case "index":
 		err = cmdIndex(os.Args[2:])
-	case "version":
-		fmt.Println("landfall", version)
-	case "-h", "--help", "help":
-		usage()
+	case "version", "--version", "-version", "-v":
+		fmt.Println("landfall", committer.Version)
+	case "-h", "--help", "-help", "help":
+		usage(os.Stdout)
 	default:
 		fmt.Fprintf(os.Stderr, "landfall: unknown command %q\n", os.Args[1])
-		usage()
+		usage(os.Stderr)
 		os.Exit(2)
 	}
 	if err != nil {
@@ -65,36 +108,83 @@ func main() {
 	}
 }
 
-func usage() {
-	fmt.Fprint(os.Stderr, `usage:
-  landfall run --config landfall.yaml   run against Kafka, etcd and a warehouse
-  landfall quickstart [flags]           run on an embedded default (no cluster needed)
-  landfall hive ddl --config FILE       print the CREATE TABLE that matches a config
-  landfall hive create --config FILE    create that table through the metastore's Thrift API
-  landfall index tail|files|verify --config FILE   follow the file index, list a partition's live files, check it
-  landfall version
+func usage(w io.Writer) {
+	fmt.Fprint(w, `landfall streams one Kafka topic into a Hive table, exactly once.
+
+usage:
+  landfall run --config landfall.yaml     run against Kafka, etcd and a warehouse (one process per logid)
+  landfall quickstart [flags]             run on an embedded default (no cluster needed); starts fresh each time
+  landfall hive ddl --config FILE         print the CREATE TABLE that matches a config
+  landfall hive create --config FILE      create that table through the metastore's Thrift API
+  landfall index tail|files|verify --config FILE
+                                          follow the file index, list a partition's live files, check it
+  landfall version                        print the version (also --version)
+  landfall COMMAND --help                 the flags of a command
+
+flags of run and hive:
+  --config FILE        the configuration (default landfall.yaml)
+  --log-level LEVEL    debug, info, warn or error (default info)
+  --log-format FORMAT  text or json (default text); logs go to stderr
+
+configuration: every key, with its default, is in landfall.example.yaml and
+README.md; an unknown or wrong key fails at start naming it.
+
+signals: SIGINT or SIGTERM stops gracefully (the final checkpoint, then the
+ownership is released so a successor starts at once); a second one is not
+needed. SIGKILL is safe too: nothing is lost or duplicated, and a successor
+waits out etcd.lease_ttl.
+
+exit status: 0 after a graceful stop, 1 on an error (bad configuration, a
+table that doesn't match, etcd unreachable for etcd.connect_timeout, lost
+ownership), 2 on a usage error.
 `)
 }
 
 func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
-	cfgPath := fs.String("config", "landfall.yaml", "configuration file")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	cfgPath := fs.String("config", "landfall.yaml", "configuration file (every key: landfall.example.yaml)")
+	logLevel, logFormat := logFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: landfall run --config landfall.yaml [--log-level info] [--log-format text]\n\nRuns until SIGINT or SIGTERM, then stops after a final checkpoint.\n\n")
+		fs.PrintDefaults()
+	}
 	_ = fs.Parse(args)
+	log, err := newLogger(os.Stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
 	cfg, err := committer.LoadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr, *logLevel)
+	log.Info("starting", "version", committer.Version, "logid", cfg.LogID)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return run(ctx, cfg, log, nil)
 }
 
-func newLogger(w *os.File, level string) *slog.Logger {
+// logFlags declares --log-level and --log-format, the same on every command
+// that logs, so that all of them log alike.
+func logFlags(fs *flag.FlagSet) (level, format *string) {
+	return fs.String("log-level", "info", "debug, info, warn or error"),
+		fs.String("log-format", "text", "text (logfmt) or json, one object a line")
+}
+
+// newLogger is the one logger of a command. An unknown level or format is
+// an error: a typo must not silently drop the debug logs asked for.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q: want text or json", format)
 }
 
 // run wires the real clients and runs the pipeline until ctx is done.
@@ -249,7 +339,8 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, for
 	}
 
 	log.Info("acquiring ownership", "logid", cfg.LogID)
-	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL))
+	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL),
+		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +30,13 @@ import (
 // cmdQuickstart runs landfall on an embedded default: an in-process Kafka
 // (kfake) fed by a generator that replays a simulated day of logs on an
 // accelerated clock, an embedded etcd, and a local warehouse.
-func cmdQuickstart(args []string) error {
+//
+// Every run starts fresh: the in-process Kafka lives in memory and starts
+// empty, so the previous run's checkpoint (offsets of a log that is gone)
+// and warehouse (another simulated day) can't be resumed; keeping them
+// made a second run land beside the first one's files, or, with another
+// --format, refuse to start. out receives what the user reads.
+func cmdQuickstart(args []string, out io.Writer) error {
 	fl := flag.NewFlagSet("quickstart", flag.ExitOnError)
 	duration := fl.Duration("duration", 75*time.Second, "how long to run")
 	dir := fl.String("dir", "out/quickstart", "where the warehouse, etcd data and logs go")
@@ -38,6 +46,7 @@ func cmdQuickstart(args []string) error {
 	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
 	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
 	withHMS := fl.Bool("metastore", false, "also run an in-process Hive metastore and register partitions in it")
+	logFormat := fl.String("log-format", "text", "text or json: the format of <dir>/landfall.log")
 	_ = fl.Parse(args)
 
 	abs, err := filepath.Abs(*dir)
@@ -47,12 +56,19 @@ func cmdQuickstart(args []string) error {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return err
 	}
-	logFile, err := os.OpenFile(filepath.Join(abs, "landfall.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	fresh, err := clearQuickstart(abs)
+	if err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(filepath.Join(abs, "landfall.log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
-	log := newLogger(logFile, "info")
+	log, err := newLogger(logFile, "info", *logFormat)
+	if err != nil {
+		return err
+	}
 
 	const topic = "quickstart_logs"
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(int32(*partitions), topic))
@@ -89,10 +105,10 @@ metrics: {listen: "127.0.0.1:0"}
 		return err
 	}
 	if hms != nil {
-		if err := createQuickstartTable(cfg); err != nil {
+		if err := createQuickstartTable(cfg, log); err != nil {
 			return err
 		}
-		fmt.Printf("  metastore %s (in-process): table quickstart.logs\n", hms.URI())
+		fmt.Fprintf(out, "  metastore %s (in-process): table quickstart.logs\n", hms.URI())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -104,8 +120,18 @@ metrics: {listen: "127.0.0.1:0"}
 	// when it is over the stream-break clock commits its last hours.
 	dayStart := time.Now().Truncate(time.Hour).Add(-24 * time.Hour)
 	speed := float64(24*time.Hour) / float64(*day)
-	fmt.Printf("landfall quickstart: %s of traffic replayed in %s (%.0fx), %d records/s into %d Kafka partitions\n", dayStart.Format("2006-01-02 15:04 MST"), *day, speed, *rate, *partitions)
-	fmt.Printf("  warehouse %s\n  logs      %s\n", table, logFile.Name())
+	zone := loc()
+	// Zone abbreviations are ambiguous (Asia/Shanghai's is CST): name it.
+	fmt.Fprintf(out, "landfall quickstart: the day from %s to %s %s replayed in %s (%.0fx), %d records/s into %d Kafka partitions\n",
+		dayStart.In(zone).Format("2006-01-02 15:04"), dayStart.Add(24*time.Hour).In(zone).Format("2006-01-02 15:04"), zone, *day, speed, *rate, *partitions)
+	fmt.Fprintf(out, "  clock     event times, partitions and the watermark are in %s (UTC%s), the partition time zone; [Ns] is seconds since start\n",
+		zone, dayStart.In(zone).Format("-07:00"))
+	fmt.Fprintf(out, "  warehouse %s\n  logs      %s\n", table, logFile.Name())
+	if fresh {
+		fmt.Fprintf(out, "  fresh     start: removed the previous run's warehouse, etcd state and log under %s (its Kafka lived in memory; nothing to resume)\n", abs)
+	} else {
+		fmt.Fprintf(out, "  fresh     start in %s\n", abs)
+	}
 
 	var wg sync.WaitGroup
 	genCtx, stopGen := context.WithCancel(ctx)
@@ -144,10 +170,11 @@ metrics: {listen: "127.0.0.1:0"}
 				last, lastAt = pr.Records, now
 				wm := "-"
 				if !pr.Watermark.IsZero() {
-					wm = pr.Watermark.In(loc()).Format("01-02 15:04")
+					wm = pr.Watermark.In(zone).Format("01-02 15:04 -07")
 				}
-				fmt.Printf("[%4.0fs] %8.0f rec/s  consumed %9d  invalid %5d  lag %7d  files/ckpt %3d  checkpoint #%d  watermark %s  partitions committed %d\n",
-					now.Sub(start).Seconds(), rate, pr.Records, pr.Invalid, pr.Lag, pr.FilesRolled, pr.Checkpoint, wm, pr.PartitionsCommitted)
+				committed, updates := p.Commits()
+				fmt.Fprintf(out, "[%4.0fs] %8.0f rec/s  consumed %9d  invalid %5d  lag %7d  files/ckpt %3d  checkpoint #%d  watermark %s  partitions committed %d (+%d updates for late data)\n",
+					now.Sub(start).Seconds(), rate, pr.Records, pr.Invalid, pr.Lag, pr.FilesRolled, pr.Checkpoint, wm, committed, updates)
 			}
 		}
 	}()
@@ -165,19 +192,19 @@ metrics: {listen: "127.0.0.1:0"}
 	if genErr != nil && !errors.Is(genErr, context.Canceled) {
 		return fmt.Errorf("generator: %w", genErr)
 	}
-	if err := summarize(table, produced.Load()); err != nil {
+	if err := summarize(out, table, produced.Load()); err != nil {
 		return err
 	}
 	if hms != nil {
-		fmt.Printf("metastore: %d partitions registered in quickstart.logs\n", len(hms.Partitions("quickstart", "logs")))
+		fmt.Fprintf(out, "metastore: %d partitions registered in quickstart.logs\n", len(hms.Partitions("quickstart", "logs")))
 	}
 	return nil
 }
 
 // createQuickstartTable creates the table the config describes, as an
 // operator would with the output of landfall hive ddl.
-func createQuickstartTable(cfg *committer.Config) error {
-	client, err := hive.NewClient(cfg.Hive.Metastore)
+func createQuickstartTable(cfg *committer.Config, log *slog.Logger) error {
+	client, err := hive.NewClient(cfg.Hive.Metastore, hive.WithLogger(log))
 	if err != nil {
 		return err
 	}
@@ -234,8 +261,9 @@ func generate(ctx context.Context, brokers []string, topic string, dayStart time
 	}
 }
 
-// summarize prints what landed.
-func summarize(table string, produced int64) error {
+// summarize prints what landed. Sidecars (an lzo file's .lzo.index) are
+// not data files: Hive skips them, and so does the count.
+func summarize(out io.Writer, table string, produced int64) error {
 	var parts []string
 	files, success := map[string]int{}, map[string]bool{}
 	err := filepath.WalkDir(table, func(p string, d fs.DirEntry, err error) error {
@@ -252,7 +280,7 @@ func summarize(table string, produced int64) error {
 		dir := filepath.Dir(rel)
 		if d.Name() == "_SUCCESS" {
 			success[dir] = true
-		} else if !strings.HasPrefix(d.Name(), ".") {
+		} else if !strings.HasPrefix(d.Name(), ".") && !strings.HasSuffix(d.Name(), ".index") {
 			if files[dir] == 0 {
 				parts = append(parts, dir)
 			}
@@ -275,13 +303,32 @@ func summarize(table string, produced int64) error {
 			done++
 		}
 	}
-	fmt.Printf("\nproduced %d records; %d partitions in %s, %d of them committed (_SUCCESS)\n", produced, len(parts), table, done)
+	fmt.Fprintf(out, "\nproduced %d records; %d partitions in %s, %d of them committed (_SUCCESS)\n", produced, len(parts), table, done)
 	for _, d := range parts {
 		mark := "open"
 		if success[d] {
 			mark = "_SUCCESS"
 		}
-		fmt.Printf("  %-36s %4d files  %s\n", d, files[d], mark)
+		fmt.Fprintf(out, "  %-36s %4d files  %s\n", d, files[d], mark)
 	}
 	return nil
+}
+
+// clearQuickstart removes what an earlier quickstart left in dir (its
+// warehouse, etcd data and log) and reports whether there was any. It
+// removes only those names, so a --dir pointed at the wrong place loses
+// nothing else.
+func clearQuickstart(dir string) (bool, error) {
+	found := false
+	for _, name := range []string{"warehouse", "etcd", "landfall.log"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		found = true
+		if err := os.RemoveAll(p); err != nil {
+			return found, fmt.Errorf("quickstart: clear the previous run: %w", err)
+		}
+	}
+	return found, nil
 }

@@ -12,8 +12,15 @@ JAR="$DIR/orc-tools-$ORC_TOOLS_VERSION-uber.jar"
 if [ -s "$JAR" ]; then
 	exit 0
 fi
-command -v java >/dev/null 2>&1 || { echo "test-orc-tools: java is not on PATH (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
-command -v mvn >/dev/null 2>&1 || { echo "test-orc-tools: mvn is not on PATH (apt-get install maven)" >&2; exit 1; }
+# Java runs the jar and Maven fetches it: Debian's, when they are missing.
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+	command -v apt-get >/dev/null 2>&1 || { echo "test-orc-tools: java and mvn are needed (a JRE 17+ and Maven) and this is not a Debian system to install them on" >&2; exit 1; }
+	SUDO=""
+	if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+	echo "test-orc-tools: installing a Java runtime and Maven (Debian's default-jre-headless, maven)" >&2
+	$SUDO apt-get update
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y default-jre-headless maven
+fi
 mkdir -p "$DIR"
 mvn -q dependency:copy \
 	-Dartifact="org.apache.orc:orc-tools:$ORC_TOOLS_VERSION:jar:uber" \

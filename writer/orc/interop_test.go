@@ -106,10 +106,11 @@ for path in sys.argv[1:]:
 `
 
 func runPyarrow(t testing.TB, files ...string) [][]string {
-	if err := exec.Command("python3", "-c", "import pyarrow.orc").Run(); err != nil {
-		t.Fatal("python3 can't import pyarrow.orc: run `make test-deps`")
+	python := testenv.Python3(t)
+	if err := exec.Command(python, "-c", "import pyarrow.orc").Run(); err != nil {
+		t.Fatalf("%s can't import pyarrow.orc: run `make test-deps`", python)
 	}
-	cmd := exec.Command("python3", append([]string{"-c", pyarrowDump}, files...)...)
+	cmd := exec.Command(python, append([]string{"-c", pyarrowDump}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
