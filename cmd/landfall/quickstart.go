@@ -36,6 +36,14 @@ import (
 // and warehouse (another simulated day) can't be resumed; keeping them
 // made a second run land beside the first one's files, or, with another
 // --format, refuse to start. out receives what the user reads.
+// quickstartConfigHeader says what the written configuration still
+// reaches once the quickstart has stopped.
+const quickstartConfigHeader = `# The configuration "landfall quickstart" ran with. Its Kafka (and metastore,
+# with --metastore) lived in memory and are gone; the warehouse and the
+# embedded etcd's data stay, so commands that read them work against this
+# file after the run: landfall index tail|files|verify, landfall hive ddl.
+`
+
 func cmdQuickstart(args []string, out io.Writer) error {
 	fl := flag.NewFlagSet("quickstart", flag.ExitOnError)
 	duration := fl.Duration("duration", 75*time.Second, "how long to run")
@@ -104,6 +112,12 @@ metrics: {listen: "127.0.0.1:0"}
 	if err != nil {
 		return err
 	}
+	// The configuration it runs with, so that every other command can be
+	// pointed at this warehouse after the run: index tail, hive ddl, …
+	cfgPath := filepath.Join(abs, "landfall.yaml")
+	if err := os.WriteFile(cfgPath, []byte(quickstartConfigHeader+cfgText), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", cfgPath, err)
+	}
 	if hms != nil {
 		if err := createQuickstartTable(cfg, log); err != nil {
 			return err
@@ -127,6 +141,7 @@ metrics: {listen: "127.0.0.1:0"}
 	fmt.Fprintf(out, "  clock     event times, partitions and the watermark are in %s (UTC%s), the partition time zone; [Ns] is seconds since start\n",
 		zone, dayStart.In(zone).Format("-07:00"))
 	fmt.Fprintf(out, "  warehouse %s\n  logs      %s\n", table, logFile.Name())
+	fmt.Fprintf(out, "  config    %s (e.g. landfall index tail --config %s --from earliest --json)\n", cfgPath, cfgPath)
 	if fresh {
 		fmt.Fprintf(out, "  fresh     start: removed the previous run's warehouse, etcd state and log under %s (its Kafka lived in memory; nothing to resume)\n", abs)
 	} else {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
@@ -10,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/landfall/landfall/committer/committest"
+	"github.com/landfall/landfall/writer/fsys"
 )
 
 // quickstartOutput runs the quickstart and returns what it printed.
@@ -115,5 +120,50 @@ func TestQuickstartSummaryCountsDataFiles(t *testing.T) {
 	b, _ := io.ReadAll(r)
 	if !regexp.MustCompile(`log_hour=00\s+1 files`).Match(b) {
 		t.Fatalf("summary counts sidecars as data files:\n%s", b)
+	}
+}
+
+// TestQuickstartWritesItsConfig: the quickstart leaves the configuration
+// it ran with in <dir>/landfall.yaml, and the index commands work against
+// it after the run: tail hands every landed record once, verify agrees.
+func TestQuickstartWritesItsConfig(t *testing.T) {
+	dir := t.TempDir()
+	out := quickstartOutput(t, "--dir", dir, "--duration", "6s", "--day", "2s", "--rate", "1000", "--partitions", "2")
+	cfgPath := filepath.Join(dir, "landfall.yaml")
+	if !strings.Contains(out, cfgPath) {
+		t.Fatalf("the output does not name %s:\n%s", cfgPath, out)
+	}
+	var tail strings.Builder
+	if err := runIndex(context.Background(), []string{"tail", "--config", cfgPath, "--from", "earliest", "--json"}, &tail); err != nil {
+		t.Fatalf("index tail --config %s: %v", cfgPath, err)
+	}
+	table := filepath.Join(dir, "warehouse", "quickstart.db", "logs")
+	lfs, err := fsys.NewLocal(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handed := 0
+	for _, line := range strings.Split(strings.TrimSpace(tail.String()), "\n") {
+		var e jsonEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("index tail printed %q: %v", line, err)
+		}
+		for _, a := range e.Actions {
+			if a.Add == nil || !a.Add.DataChange {
+				continue
+			}
+			recs, err := committest.ReadFile(lfs, a.Add.Path, committest.Decoders)
+			if err != nil {
+				t.Fatal(err)
+			}
+			handed += len(recs)
+		}
+	}
+	if got := landedRecords(t, table); handed != got || got == 0 {
+		t.Fatalf("index tail handed %d records; the table holds %d", handed, got)
+	}
+	var verify strings.Builder
+	if err := runIndex(context.Background(), []string{"verify", "--config", cfgPath}, &verify); err != nil {
+		t.Fatalf("index verify: %v\n%s", err, verify.String())
 	}
 }
