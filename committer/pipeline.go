@@ -190,6 +190,9 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	if err := registerBufferMetrics(reg, o.Format); err != nil {
 		return nil, err
 	}
+	if err := reg.Register(newStateCollector(p)); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
