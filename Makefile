@@ -23,7 +23,8 @@ test: build test-deps
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-# Tools the fast suite checks against (lzop, Apache ORC tools, pyarrow): each
+# Tools the fast suite checks against (lzop, Apache ORC tools, pyarrow,
+# promtool for the alert rules): each
 # e2e/deps/test-*.sh installs one if it is missing and caches it under .cache/.
 test-deps:
 	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done

@@ -188,6 +188,7 @@ type stateCollector struct {
 	p                 *Pipeline
 	started           time.Time
 	lag, age, lastCkp *prometheus.Desc
+	info              prometheus.Metric
 }
 
 func newStateCollector(p *Pipeline) *stateCollector {
@@ -201,6 +202,12 @@ func newStateCollector(p *Pipeline) *stateCollector {
 			"Processing time since the end of the oldest Hive partition whose commit has not completed "+
 				"(waiting for the watermark, or queued and retrying); for a late-data update, since it was queued. 0 while every such partition is still open.",
 			nil, nil),
+		// The metrics carry no logid: one process lands one logid, and the
+		// scrape target says which process. This series says which logid,
+		// for dashboards (join on instance) and the operator's eye.
+		info: prometheus.MustNewConstMetric(prometheus.NewDesc("landfall_committer_info",
+			"The logid, topic and landfall version this pipeline runs; always 1.", []string{"logid", "topic", "version"}, nil),
+			prometheus.GaugeValue, 1, p.cfg.LogID, p.cfg.Kafka.Topic, Version),
 		lastCkp: prometheus.NewDesc("landfall_committer_last_checkpoint_timestamp_seconds",
 			"Unix time of the last durable checkpoint this pipeline wrote; before its first, the time the pipeline was created, so that time() minus it counts a stall from the start.",
 			nil, nil),
@@ -211,10 +218,12 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.lag
 	ch <- c.age
 	ch <- c.lastCkp
+	ch <- c.info.Desc()
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	p := c.p
+	ch <- c.info
 	now := p.now().UnixMilli()
 	p.progress.mu.Lock()
 	at, cursor, cursorSet := p.progress.at, p.progress.cursor, p.progress.cursorSet

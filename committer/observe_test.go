@@ -185,7 +185,7 @@ func TestLastCheckpointTimestampMetric(t *testing.T) {
 
 // TestORCMemoryBudgetMetric: the orc format exports its memory budget
 // beside what it buffers, like text and lzo, so one alert covers every
-// format.
+// format; and the pipeline says which logid it lands.
 func TestORCMemoryBudgetMetric(t *testing.T) {
 	e := newEnv(t, 1)
 	f := newFormat(t, "orc")
@@ -199,6 +199,9 @@ func TestORCMemoryBudgetMetric(t *testing.T) {
 	}
 	if _, ok := gauge(t, reg, "landfall_writer_buffered_bytes"); !ok {
 		t.Fatal("landfall_writer_buffered_bytes missing")
+	}
+	if v, ok := gauge(t, reg, "landfall_committer_info", "logid", e.logid, "topic", e.topic, "version", committer.Version); !ok || v != 1 {
+		t.Fatalf("landfall_committer_info for logid %s = %v (present %v), want 1", e.logid, v, ok)
 	}
 }
 
