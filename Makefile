@@ -38,8 +38,9 @@ test: build test-deps
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
 # What the fast suite reads files with (lzop, Apache ORC tools with Java and
-# Maven, pyarrow in a venv under .cache/, systemd-analyze for deploy/systemd) and ../shared's test data: each
-# e2e/deps/test-*.sh installs one if it is missing, or says why it can't.
+# Maven, pyarrow in a venv under .cache/), checks deploy/ with (systemd-analyze,
+# promtool) and ../shared's test data: each e2e/deps/test-*.sh installs one if
+# it is missing, or says why it can't.
 test-deps:
 	@for s in $$(ls e2e/deps/test-*.sh 2>/dev/null); do bash $$s || exit 1; done
 

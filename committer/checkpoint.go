@@ -137,7 +137,7 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	p.m.checkpointSeconds.Observe(d.Seconds())
 	p.m.files.Add(float64(len(rolled)))
 	p.m.watermark.Set(float64(p.cp.Watermark) / 1000)
-	p.progress.setCheckpoint(seq, time.Now(), p.cp.Watermark, len(rolled))
+	p.progress.setCheckpoint(seq, time.Now(), p.cp, len(rolled))
 	p.log.Debug("checkpoint", "seq", seq, "files", len(rolled), "commits", len(newCommits), "watermark", time.UnixMilli(p.cp.Watermark).UTC(), "took", d)
 	return nil
 }

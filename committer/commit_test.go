@@ -179,6 +179,7 @@ landfall_committer_invalid_records_total{reason="bad_event_time"} 3
 landfall_committer_invalid_records_total{reason="no_event_time"} 1
 landfall_committer_invalid_records_total{reason="not_json"} 1
 landfall_committer_invalid_records_total{reason="other"} 1
+landfall_committer_invalid_records_total{reason="schema_mismatch"} 0
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(wantMetrics), "landfall_committer_invalid_records_total"); err != nil {
 		t.Fatal(err)

@@ -345,7 +345,7 @@ func TestRetentionLossIsReported(t *testing.T) {
 	in = e.start(cfg, opts{now: func() time.Time { return hour10 }, reg: reg})
 	defer in.stop(t)
 	e.waitLanded(t, 10*time.Second, 5, 6)
-	want := "landfall_committer_offset_resets_total{reason=below_log_start} 1\nlandfall_committer_skipped_offsets_total{reason=below_log_start} 2"
+	want := "landfall_committer_offset_resets_total{reason=below_log_start} 1\nlandfall_committer_offset_resets_total{reason=past_log_end} 0\nlandfall_committer_skipped_offsets_total{reason=below_log_start} 2\nlandfall_committer_skipped_offsets_total{reason=past_log_end} 0"
 	if got := offsetMetrics(t, reg); got != want {
 		t.Fatalf("after a restart past retention, metrics:\n%s\nwant:\n%s", got, want)
 	}
@@ -359,7 +359,7 @@ func TestRetentionLossIsReported(t *testing.T) {
 	}
 	heal()
 	e.waitLanded(t, 10*time.Second, 10)
-	want = "landfall_committer_offset_resets_total{reason=below_log_start} 2\nlandfall_committer_skipped_offsets_total{reason=below_log_start} 5"
+	want = "landfall_committer_offset_resets_total{reason=below_log_start} 2\nlandfall_committer_offset_resets_total{reason=past_log_end} 0\nlandfall_committer_skipped_offsets_total{reason=below_log_start} 5\nlandfall_committer_skipped_offsets_total{reason=past_log_end} 0"
 	if got := offsetMetrics(t, reg); got != want {
 		t.Fatalf("after retention overtook the consumer, metrics:\n%s\nwant:\n%s", got, want)
 	}
@@ -389,7 +389,7 @@ func TestRecreatedTopicIsReported(t *testing.T) {
 	in = e.start(cfg, opts{now: func() time.Time { return hour10 }, reg: reg})
 	defer in.stop(t)
 	e.waitLanded(t, 10*time.Second, 5, 6)
-	want := "landfall_committer_offset_resets_total{reason=past_log_end} 1\nlandfall_committer_skipped_offsets_total{reason=past_log_end} 0"
+	want := "landfall_committer_offset_resets_total{reason=below_log_start} 0\nlandfall_committer_offset_resets_total{reason=past_log_end} 1\nlandfall_committer_skipped_offsets_total{reason=below_log_start} 0\nlandfall_committer_skipped_offsets_total{reason=past_log_end} 0"
 	if got := offsetMetrics(t, reg); got != want {
 		t.Fatalf("metrics:\n%s\nwant:\n%s", got, want)
 	}

@@ -1,12 +1,15 @@
 package committer
 
 import (
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 )
 
@@ -58,6 +61,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
+	// Every label value known in advance starts at 0: a counter that first
+	// appears at 1 has no earlier sample, so increase() and rate() miss
+	// exactly the first invalid record or the first offset reset, the one
+	// an alert exists for.
+	for _, r := range []string{"not_json", "no_event_time", "bad_event_time", "schema_mismatch", "other"} {
+		m.invalid.WithLabelValues(r)
+	}
+	for _, r := range []string{"below_log_start", "past_log_end"} {
+		m.offsetResets.WithLabelValues(r)
+		m.skippedOffsets.WithLabelValues(r)
+	}
 	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
 		m.partitionsCommitted, m.commitFailures, m.invalid, m.offsetResets, m.skippedOffsets, m.checkpointSeconds, m.openFiles, m.watermark} {
 		if err := reg.Register(col); err != nil {
@@ -78,8 +92,11 @@ func registerBufferMetrics(reg prometheus.Registerer, f writer.Format) error {
 		b := f.Budget()
 		held, limit = func() float64 { return float64(b.InUse()) }, float64(b.Limit())
 		spills = func() float64 { return float64(b.Spills()) }
-	case interface{ BufferedBytes() int64 }: // orc
-		held = func() float64 { return float64(f.BufferedBytes()) }
+	case interface {
+		BufferedBytes() int64
+		MemoryBudget() int64
+	}: // orc
+		held, limit = func() float64 { return float64(f.BufferedBytes()) }, float64(f.MemoryBudget())
 	default:
 		return nil
 	}
@@ -113,11 +130,18 @@ type progress struct {
 	at                          time.Time
 	watermark                   int64
 	files                       int
+	// cursor is the checkpoint's commit cursor, for the collector: the
+	// checkpoint itself belongs to the consume loop.
+	cursor    int64
+	cursorSet bool
 }
 
-func (pr *progress) setCheckpoint(seq uint64, at time.Time, wm int64, files int) {
+// setCheckpoint publishes a durable checkpoint cp; called from the consume
+// loop, which owns cp.
+func (pr *progress) setCheckpoint(seq uint64, at time.Time, cp *state.Checkpoint, files int) {
 	pr.mu.Lock()
-	pr.seq, pr.at, pr.watermark, pr.files = seq, at, wm, files
+	pr.seq, pr.at, pr.watermark, pr.files = seq, at, cp.Watermark, files
+	pr.cursor, pr.cursorSet = cp.CommitCursor, cp.CursorSet
 	pr.mu.Unlock()
 }
 
@@ -158,4 +182,88 @@ func (p *Pipeline) Progress() Progress {
 	out.QueuedCommits = len(p.queue)
 	p.mu.Unlock()
 	return out
+}
+
+// stateCollector exports, at scrape time, what operators alert on and the
+// pipeline already keeps: lag per Kafka partition, how overdue the oldest
+// partition commit is, and when the last checkpoint was written. It reads
+// under the locks that guard that state, so the consume loop does no extra
+// work per record for them.
+type stateCollector struct {
+	p                 *Pipeline
+	started           time.Time
+	lag, age, lastCkp *prometheus.Desc
+	info              prometheus.Metric
+}
+
+func newStateCollector(p *Pipeline) *stateCollector {
+	return &stateCollector{
+		p: p, started: time.Now(),
+		lag: prometheus.NewDesc("landfall_committer_kafka_lag_records",
+			"Records in the Kafka partition past what landfall has consumed: its high watermark at the last fetch minus the next offset to consume. "+
+				"A partition whose fetches fail keeps its last value; the watermark then stalls.",
+			[]string{"partition"}, nil),
+		age: prometheus.NewDesc("landfall_committer_oldest_uncommitted_partition_age_seconds",
+			"Processing time since the end of the oldest Hive partition whose commit has not completed "+
+				"(waiting for the watermark, or queued and retrying); for a late-data update, since it was queued. 0 while every such partition is still open.",
+			nil, nil),
+		// The metrics carry no logid: one process lands one logid, and the
+		// scrape target says which process. This series says which logid,
+		// for dashboards (join on instance) and the operator's eye.
+		info: prometheus.MustNewConstMetric(prometheus.NewDesc("landfall_committer_info",
+			"The logid, topic and landfall version this pipeline runs; always 1.", []string{"logid", "topic", "version"}, nil),
+			prometheus.GaugeValue, 1, p.cfg.LogID, p.cfg.Kafka.Topic, Version),
+		lastCkp: prometheus.NewDesc("landfall_committer_last_checkpoint_timestamp_seconds",
+			"Unix time of the last durable checkpoint this pipeline wrote; before its first, the time the pipeline was created, so that time() minus it counts a stall from the start.",
+			nil, nil),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.lag
+	ch <- c.age
+	ch <- c.lastCkp
+	ch <- c.info.Desc()
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	p := c.p
+	ch <- c.info
+	now := p.now().UnixMilli()
+	p.progress.mu.Lock()
+	at, cursor, cursorSet := p.progress.at, p.progress.cursor, p.progress.cursorSet
+	p.progress.mu.Unlock()
+	if at.IsZero() {
+		at = c.started
+	}
+	ch <- prometheus.MustNewConstMetric(c.lastCkp, prometheus.GaugeValue, float64(at.UnixNano())/1e9)
+
+	// The oldest partition owed a commit is the one at the commit cursor
+	// (the watermark has not passed it yet) or an older one already queued
+	// whose steps have not all succeeded (a metastore that is down).
+	oldest := int64(math.MaxInt64)
+	if cursorSet {
+		_, _, end := p.pattern.Bounds(time.UnixMilli(cursor))
+		oldest = end.UnixMilli()
+	}
+	p.mu.Lock()
+	for part, hwm := range p.hwm {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(max(0, hwm-p.consumed[part])), strconv.Itoa(int(part)))
+	}
+	for _, q := range p.queue {
+		owed := q.c.Queued
+		if !q.c.Update {
+			if t, ok := p.pattern.Time(q.c.Partition); ok {
+				_, _, end := p.pattern.Bounds(t)
+				owed = end.UnixMilli()
+			}
+		}
+		oldest = min(oldest, owed)
+	}
+	p.mu.Unlock()
+	age := 0.0
+	if oldest != math.MaxInt64 && now > oldest {
+		age = float64(now-oldest) / 1000
+	}
+	ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age)
 }

@@ -171,3 +171,49 @@ func (p *Pattern) Bounds(t time.Time) (path string, start, end time.Time) {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// Time is the inverse of Path: the start of the local hour (or day) that
+// the partition path names, or false if path is not one of the pattern's.
+func (p *Pattern) Time(path string) (time.Time, bool) {
+	elems := strings.Split(path, "/")
+	if len(elems) != len(p.segments) {
+		return time.Time{}, false
+	}
+	v := map[string]int{"yyyy": 0, "MM": 1, "dd": 1, "HH": 0}
+	for i, s := range p.segments {
+		val, ok := strings.CutPrefix(elems[i], s.key+"=")
+		if !ok {
+			return time.Time{}, false
+		}
+		for _, tok := range s.tokens {
+			if tok[0] == '\'' {
+				if val, ok = strings.CutPrefix(val, tok[1:]); !ok {
+					return time.Time{}, false
+				}
+				continue
+			}
+			n := 2
+			if tok == "yyyy" {
+				n = 4
+			}
+			if len(val) < n {
+				return time.Time{}, false
+			}
+			x, err := strconv.Atoi(val[:n])
+			if err != nil || x < 0 {
+				return time.Time{}, false
+			}
+			v[tok], val = x, val[n:]
+		}
+		if val != "" {
+			return time.Time{}, false
+		}
+	}
+	t := time.Date(v["yyyy"], time.Month(v["MM"]), v["dd"], v["HH"], 0, 0, 0, p.loc)
+	// A date that does not exist (month 13, hour 25) normalizes to another
+	// one and is refused here.
+	if p.Path(t) != path {
+		return time.Time{}, false
+	}
+	return t, true
+}

@@ -204,6 +204,9 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	}
 	p.idx = index.NewLog(p.fs, cfg.LogID, index.WithEpoch(p.epoch), index.WithRegisterer(reg), index.WithLogger(p.log),
 		index.WithRetention(cfg.Index.Retention))
+	if err := reg.Register(newStateCollector(p)); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

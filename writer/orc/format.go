@@ -72,3 +72,6 @@ func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
 
 // BufferedBytes is the memory all open files of the format hold now.
 func (f *Format) BufferedBytes() int64 { return f.mem.total.Load() }
+
+// MemoryBudget is the limit BufferedBytes is kept under.
+func (f *Format) MemoryBudget() int64 { return f.mem.budget }
