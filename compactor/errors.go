@@ -31,7 +31,7 @@ type IncompatibleError struct {
 }
 
 func (e *IncompatibleError) Error() string {
-	return fmt.Sprintf("compactor: incompatible sources: source %d has %s %s, source 0 has %s", e.Source, e.What, e.Got, e.Want)
+	return fmt.Sprintf("incompatible sources: source %d has %s %s, source 0 has %s", e.Source, e.What, e.Got, e.Want)
 }
 
 func (e *IncompatibleError) Unwrap() error { return ErrIncompatible }
