@@ -163,4 +163,3 @@ func TestMergeLZORefuses(t *testing.T) {
 		t.Fatalf("merge of a corrupted block: %v, want lzo.ErrChecksum", err)
 	}
 }
-
