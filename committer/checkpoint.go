@@ -47,13 +47,21 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 
 	// The index entry that lists this checkpoint's files and commits is
 	// made durable before the checkpoint that promises it.
+	p.mu.Lock()
+	ready := p.mergeReady
+	p.mergeReady = nil
+	p.mu.Unlock()
 	var entry *indexItem
-	if len(rolled) > 0 || len(newCommits) > 0 {
+	if len(rolled) > 0 || len(newCommits) > 0 || len(ready) > 0 {
 		if err := p.fp(FPIndexBeforeInflight); err != nil {
 			return err
 		}
 		n := max(p.cp.IndexNext, 1)
-		if err := p.idx.WriteInflight(p.indexEntry(n, seq, rolled, newCommits)); err != nil {
+		e := p.indexEntry(n, seq, rolled, newCommits)
+		for _, j := range ready {
+			e.Actions = append(e.Actions, p.mergeActions(j)...)
+		}
+		if err := p.idx.WriteInflight(e); err != nil {
 			return fmt.Errorf("checkpoint %d: %w", seq, err)
 		}
 		if err := p.fp(FPIndexAfterInflight); err != nil {
@@ -62,6 +70,9 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 		entry = &indexItem{e: state.IndexEntry{N: n, Checkpoint: seq, Epoch: p.epoch}, waiting: map[string]bool{}}
 		for _, j := range rolled {
 			entry.waiting[j.pf.Staging] = true
+		}
+		for _, j := range ready {
+			entry.waiting[mergeKey(j.m.Final)] = true
 		}
 	}
 
@@ -76,6 +87,14 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 		cp.IndexPending = append(cp.IndexPending, entry.e)
 		cp.IndexNext = entry.e.N + 1
 	}
+	cp.Merges = make([]state.Merge, 0, len(p.merging)+len(ready))
+	for _, j := range p.merging {
+		cp.Merges = append(cp.Merges, j.m)
+	}
+	for _, j := range ready {
+		cp.Merges = append(cp.Merges, j.m)
+	}
+	sort.Slice(cp.Merges, func(i, j int) bool { return cp.Merges[i].Final < cp.Merges[j].Final })
 	cp.Pending = make([]state.PendingFile, 0, len(p.pending)+len(rolled))
 	for _, pf := range p.pending {
 		cp.Pending = append(cp.Pending, pf)
@@ -83,6 +102,8 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	for _, j := range rolled {
 		cp.Pending = append(cp.Pending, j.pf)
 	}
+	p.queueCopies++
+	copies := p.queueCopies
 	cp.Commits = make([]state.Commit, 0, len(p.queue)+len(newCommits))
 	for _, q := range p.queue {
 		cp.Commits = append(cp.Commits, q.c)
@@ -101,6 +122,7 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	}
 	p.cp.Seq = seq
 	p.cp.IndexNext = cp.IndexNext
+	p.durableCopies.Store(copies)
 	if err := p.fp(FPAfterSave); err != nil {
 		return err
 	}
@@ -118,7 +140,14 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	if entry != nil {
 		p.idxQueue = append(p.idxQueue, entry)
 	}
+	for _, j := range ready {
+		p.merging[j.m.Final] = j
+	}
 	p.mu.Unlock()
+	for _, j := range ready {
+		p.mergeWG.Add(1)
+		go func() { defer p.mergeWG.Done(); p.runMerge(j) }()
+	}
 	if entry != nil && len(entry.waiting) == 0 {
 		p.signalIndex()
 	}
@@ -620,6 +649,9 @@ func (p *Pipeline) recover(ctx context.Context) error {
 		}
 	}
 	p.cp.Pending = nil
+	if err := p.recoverMerges(); err != nil {
+		return err
+	}
 	if err := p.recoverIndex(); err != nil {
 		return err
 	}

@@ -118,11 +118,48 @@ func (p *Pipeline) nextReady() *queued {
 	return nil
 }
 
+// waitDurable waits until a checkpoint that copied the commit queue after
+// copy number gen is durable.
+func (p *Pipeline) waitDurable(ctx context.Context, gen uint64) error {
+	for p.durableCopies.Load() <= gen {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
 // runSteps runs the steps of one commit from the first unfinished one.
 func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 	p.mu.Lock()
 	c := q.c
 	p.mu.Unlock()
+	if p.cfg.Compaction.Enabled && c.Done == 0 && !c.Merged {
+		// Before the first step, so that the metastore and _SUCCESS see
+		// the merged partition; and never after one, so the mark that the
+		// merge is over is durable before any step runs (a step repeated
+		// after a crash must not find a merge in progress).
+		merged, err := p.compact(ctx, c)
+		if err != nil {
+			return err
+		}
+		if merged {
+			if files, bytes, err := p.recount(c.Partition); err == nil {
+				c.Files, c.Bytes = files, bytes
+			}
+		}
+		p.mu.Lock()
+		q.c.Merged = true
+		q.c.Files, q.c.Bytes = c.Files, c.Bytes
+		gen := p.queueCopies
+		p.mu.Unlock()
+		if err := p.waitDurable(ctx, gen); err != nil {
+			return err
+		}
+		c.Merged = true
+	}
 	if c.Recount {
 		var err error
 		if c.Files, c.Bytes, err = p.recount(c.Partition); err != nil {

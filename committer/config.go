@@ -33,6 +33,21 @@ type Config struct {
 	Late       LateConfig       `yaml:"late"`
 	Metrics    MetricsConfig    `yaml:"metrics"`
 	Index      IndexConfig      `yaml:"index"`
+	Compaction CompactionConfig `yaml:"compaction"`
+}
+
+type CompactionConfig struct {
+	// Enabled merges a partition's small files before its commit. Off by
+	// default in this release.
+	Enabled bool `yaml:"enabled"`
+	// TargetSize is the merged files' size (default 256 MiB).
+	TargetSize int64 `yaml:"target_size"`
+	// MaxDelay is how long a partition's commit waits for its merge; past
+	// it the partition commits as it is (logged, counted).
+	MaxDelay time.Duration `yaml:"max_delay"`
+	// MaxBytesPerSecond caps the bytes a merge reads per second (0: no
+	// cap), so merges never starve the consume loop's I/O.
+	MaxBytesPerSecond int64 `yaml:"max_bytes_per_second"`
 }
 
 type IndexConfig struct {
@@ -40,6 +55,10 @@ type IndexConfig struct {
 	// snapshot covers them): a reader lagging longer gets "cursor
 	// expired" and restarts from earliest.
 	Retention time.Duration `yaml:"retention"`
+	// FileRetention is how long files a merge retired stay readable (under
+	// .landfall/<logid>/retired/, counted from when they were written) for
+	// index readers that were handed their names (default retention + 24h).
+	FileRetention time.Duration `yaml:"file_retention"`
 }
 
 type KafkaConfig struct {
@@ -246,6 +265,15 @@ func (c *Config) Defaults() {
 	if c.Index.Retention == 0 {
 		c.Index.Retention = 7 * 24 * time.Hour
 	}
+	if c.Index.FileRetention == 0 {
+		c.Index.FileRetention = c.Index.Retention + 24*time.Hour
+	}
+	if c.Compaction.TargetSize == 0 {
+		c.Compaction.TargetSize = 256 << 20
+	}
+	if c.Compaction.MaxDelay == 0 {
+		c.Compaction.MaxDelay = 10 * time.Minute
+	}
 	if c.Late.Retention == 0 {
 		c.Late.Retention = 7 * 24 * time.Hour
 	}
@@ -374,6 +402,15 @@ func (c *Config) Validate() error {
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if c.Index.FileRetention < c.Index.Retention {
+		bad("index.file_retention", "%v: want at least index.retention (%v): a reader handed a retired file's name must still find it", c.Index.FileRetention, c.Index.Retention)
+	}
+	if c.Compaction.TargetSize < 1<<20 {
+		bad("compaction.target_size", "%d: want at least 1 MiB (e.g. 268435456, the HDFS block size)", c.Compaction.TargetSize)
+	}
+	if c.Compaction.MaxDelay < time.Second || c.Compaction.MaxBytesPerSecond < 0 {
+		bad("compaction", "max_delay must be at least 1s and max_bytes_per_second not negative")
 	}
 	if c.Index.Retention < time.Hour {
 		bad("index.retention", "%v: want at least 1h (how long file-index entries are kept for lagging readers)", c.Index.Retention)

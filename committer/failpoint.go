@@ -21,6 +21,11 @@ const (
 	FPIndexAfterInflight  = "index-after-inflight"  // the entry inflight, the state not written
 	FPIndexBeforePublish  = "index-before-publish"  // the entry's files renamed, the entry not published
 	FPRecoveryIndex       = "recovery-index"        // recovery published one promised entry
+
+	FPMergeWrite         = "merge-write"          // a merge is about to be written (hidden)
+	FPMergeBeforePublish = "merge-before-publish" // the merge promised by a checkpoint, not published
+	FPMergeBeforeRetire  = "merge-before-retire"  // the merged file published, the sources still in the partition
+	FPRecoveryMerge      = "recovery-merge"       // recovery finished one promised merge
 )
 
 // ErrCrash is what tests' failpoint hooks return; Run passes it up as is.

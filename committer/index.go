@@ -24,6 +24,9 @@ import (
 // (at 10 s checkpoints, a snapshot every 2.8 hours).
 const snapshotEvery = 1000
 
+// gcEvery is how often files retired by merges are looked at for deletion.
+const gcEvery = 10 * time.Minute
+
 // indexItem is an entry waiting for its publish.
 type indexItem struct {
 	e       state.IndexEntry
@@ -63,10 +66,17 @@ func (p *Pipeline) indexEntry(n, seq uint64, rolled []finalizeJob, commits []sta
 // snapshotEvery entries. A publish that fails stops the pipeline, like a
 // failed rename: recovery publishes the entry again.
 func (p *Pipeline) indexPublisher(ctx context.Context) {
+	gc := time.NewTicker(gcEvery)
+	defer gc.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-gc.C:
+			if p.cfg.Compaction.Enabled {
+				p.gcRetired()
+			}
+			continue
 		case <-p.idxWake:
 		}
 		for ctx.Err() == nil {

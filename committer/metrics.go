@@ -22,7 +22,9 @@ type metrics struct {
 	// commit.horizon that the commit cursor passed without committing.
 	skippedEmpty prometheus.Counter
 	// indexPublished counts index entries this pipeline published.
-	indexPublished prometheus.Counter
+	indexPublished                                    prometheus.Counter
+	merges, mergesSkipped, mergeBytes, retiredDeleted prometheus.Counter
+	mergeSeconds                                      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,7 +58,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		skippedEmpty: c("empty_hours_skipped_total", "Hours without data older than commit.horizon behind the watermark, passed by the commit cursor without a commit."),
 	}
 	m.indexPublished = c("index_entries_published_total", "File-index entries published by the pipeline (after their files were renamed).")
-	for _, col := range []prometheus.Collector{m.skippedEmpty, m.indexPublished} {
+	m.merges = c("merges_total", "Small-file merges published (compaction).")
+	m.mergesSkipped = c("merges_skipped_total", "Partitions committed without merging their small files (the merge failed or outlasted compaction.max_delay).")
+	m.mergeBytes = c("merge_bytes_total", "Bytes of merged files written.")
+	m.retiredDeleted = c("retired_files_deleted_total", "Files retired by merges deleted after index.file_retention.")
+	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "landfall_committer_merge_seconds",
+		Help: "Time to merge a partition's small files, from plan to the sources' retirement.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
+	for _, col := range []prometheus.Collector{m.skippedEmpty, m.indexPublished, m.merges, m.mergesSkipped, m.mergeBytes, m.retiredDeleted, m.mergeSeconds} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}

@@ -101,11 +101,20 @@ type Pipeline struct {
 	unclosed map[*writer.Part]struct{}    // created and not closed yet
 	queue    []*queued
 	idxQueue []*indexItem // index entries promised, not yet published, in order
-	idxWake  chan struct{}
-	wake     chan struct{}
-	fatal    chan error
-	hwm      map[int32]int64 // high watermarks and consumed offsets, for lag
-	consumed map[int32]int64
+	// Merges written and waiting for their checkpoint, and those promised
+	// and not finished yet, by merged name.
+	mergeReady []*mergeJob
+	// queueCopies counts the checkpoints that copied the commit queue;
+	// durableCopies is the count of the last durable one.
+	queueCopies   uint64
+	durableCopies atomic.Uint64
+	merging       map[string]*mergeJob
+	mergeWG       sync.WaitGroup
+	idxWake       chan struct{}
+	wake          chan struct{}
+	fatal         chan error
+	hwm           map[int32]int64 // high watermarks and consumed offsets, for lag
+	consumed      map[int32]int64
 	// commits counts partitions committed for the first time, updates
 	// their re-commits (late data appended): a progress display that
 	// added them up would count more partitions than exist.
@@ -170,7 +179,7 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		pattern: pat, token: randomToken(),
 		open: map[string]*openPart{}, unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
 		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
-		wake: make(chan struct{}, 1), idxWake: make(chan struct{}, 1), fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
+		wake: make(chan struct{}, 1), idxWake: make(chan struct{}, 1), merging: map[string]*mergeJob{}, fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
 		eventKey: eventKeyScanner(cfg),
 	}
@@ -288,6 +297,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 			stopBG()
 			close(fin)
 			wg.Wait()
+			p.mergeWG.Wait()
 			p.abandon()
 			return
 		}
@@ -336,6 +346,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	close(fin)
 	p.waitFinalized(stopCtx)
 	p.waitIndexed(stopCtx)
+	p.mergeWG.Wait()
 	p.signal()
 	p.waitCommits(stopCtx, 5*time.Second)
 	stopBG()

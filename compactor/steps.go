@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/landfall/landfall/index"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -46,9 +47,7 @@ func HiddenName(final string) string {
 // directory lister no longer sees it, and at a name derived from its old one
 // only, so an index reader handed the old name before the merge can still
 // find it there until the owner's garbage collector deletes it.
-func RetiredName(logid, name string) string {
-	return path.Join(".landfall", logid, "retired", name)
-}
+func RetiredName(logid, name string) string { return index.RetiredPath(logid, name) }
 
 // Write merges the group into HiddenName(final) and its sidecars, each
 // synced and closed, and returns what it wrote. A leftover of an earlier

@@ -51,6 +51,28 @@ type Checkpoint struct {
 	// may not be published yet, oldest first; recovery publishes them
 	// once their files are renamed.
 	IndexPending []IndexEntry `json:"index_pending,omitempty"`
+	// Merges are small-file merges whose merged file is written (hidden)
+	// and promised by this checkpoint, and whose publish and retirement of
+	// the sources may not have happened yet: recovery finishes them.
+	Merges []Merge `json:"merges,omitempty"`
+}
+
+// Merge is a compaction of some files of a partition into one.
+type Merge struct {
+	Partition string `json:"partition"`
+	// Final is the merged file's committed name; until it is published it
+	// sits at its hidden name beside it.
+	Final    string        `json:"final"`
+	Sidecars []string      `json:"sidecars,omitempty"`
+	Size     int64         `json:"size"`
+	Rows     int64         `json:"rows"`
+	Sources  []MergeSource `json:"sources"`
+}
+
+// MergeSource is one file a merge replaces.
+type MergeSource struct {
+	Name     string   `json:"name"`
+	Sidecars []string `json:"sidecars,omitempty"`
 }
 
 // IndexEntry names an index entry written inflight: its number, the
@@ -110,7 +132,11 @@ type Commit struct {
 	Update bool `json:"update,omitempty"`
 	// Recount: the totals are recomputed from the partition's files when
 	// the commit runs (Rows then unknown, -1).
-	Recount   bool               `json:"recount,omitempty"`
+	Recount bool `json:"recount,omitempty"`
+	// Merged: the partition's merge is over and no merge may run again
+	// (a step may have made the partition visible); durable before the
+	// first step runs.
+	Merged    bool               `json:"merged,omitempty"`
 	Files     int64              `json:"files"`
 	Rows      int64              `json:"rows"`
 	Bytes     int64              `json:"bytes"`
