@@ -81,6 +81,8 @@ type tableConfig struct {
 	ddl bool
 	// webhook, if set, is the URL of a webhook step after success-file.
 	webhook string
+	// compaction turns compaction on, merging to 1 MiB files.
+	compaction bool
 	// warehouseTimeout, if set, is warehouse.timeout: the deadline of every
 	// filesystem call.
 	warehouseTimeout time.Duration
@@ -200,6 +202,9 @@ late:
   policy: append
 %s`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
 		tc.checkpoint, tc.outOfOrderness, tc.idle, steps, hiveYAML)
+	if tc.compaction {
+		cfg += "compaction:\n  enabled: true\n  target_size: 1048576\n"
+	}
 	if tc.warehouseTimeout > 0 {
 		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)
 	}

@@ -159,7 +159,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	// appended as late). This test asserts that no partition commits before
 	// its on-time records, so its break timeout (15 × 1s) must outlast the
 	// stalls it injects; stream breaks have their own test below.
-	tb := newTable(t, 4, tableConfig{format: format, idle: 15})
+	tb := newTable(t, 4, tableConfig{format: format, idle: 15, compaction: true})
 	root := testenv.RepoRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
