@@ -3,6 +3,7 @@ package committer_test
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -157,6 +158,49 @@ func TestCrashWithHungClose(t *testing.T) {
 	in = e.start(cfg, opts{})
 	e.produce(500, next, 2*time.Second)
 	e.waitConsumed(60 * time.Second)
+	in.stop(t)
+	e.checkExactlyOnce(readTable(t, e.dir))
+}
+
+// flakyOpenFS fails the first opens of one file, as a warehouse whose
+// DataNode is restarting fails reads.
+type flakyOpenFS struct {
+	fsys.FS
+	name  string
+	fails *atomic.Int32
+}
+
+func (f flakyOpenFS) Open(name string) (fsys.Reader, error) {
+	if name == f.name && f.fails.Add(-1) >= 0 {
+		return nil, errors.New("injected: connect: connection refused")
+	}
+	return f.FS.Open(name)
+}
+
+// TestFormatCheckRidesOutWarehouseErrors: the format check at start reads
+// a marker from the warehouse; a DataNode restarting then must delay the
+// start, not end it as if the configuration were wrong (the faults test
+// saw processes exit on it).
+func TestFormatCheckRidesOutWarehouseErrors(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(nil)
+	first := e.start(cfg, opts{})
+	e.produce(100, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), time.Second)
+	e.waitConsumed(10 * time.Second)
+	first.stop(t)
+
+	var fails atomic.Int32
+	fails.Store(2)
+	in := e.start(cfg, opts{wrapFS: func(f fsys.FS) fsys.FS {
+		return flakyOpenFS{f, path.Join(".landfall", cfg.LogID, "format"), &fails}
+	}})
+	e.produce(100, time.Date(2026, 11, 20, 1, 0, 0, 0, time.UTC), time.Second)
+	select {
+	case err := <-in.done:
+		t.Fatalf("the pipeline ended on a transient warehouse error at start: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	e.waitConsumed(20 * time.Second)
 	in.stop(t)
 	e.checkExactlyOnce(readTable(t, e.dir))
 }

@@ -260,7 +260,7 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	p.cp = cp
 	// Before recovery renames or writes anything: a table in another
 	// format must stay as it is.
-	if err := p.checkTableFormat(); err != nil {
+	if err := p.checkTableFormatPatiently(ctx); err != nil {
 		return err
 	}
 	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))

@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"io/fs"
 	"path"
 	"time"
+
+	"github.com/landfall/landfall/state"
 )
 
 // ErrFormatMismatch means the table directory already holds files that
@@ -62,6 +65,29 @@ func (p *Pipeline) checkTableFormat() error {
 		return nil
 	}
 	return p.writeMarker()
+}
+
+// formatCheckPatience is how long a start waits for the warehouse to
+// answer the format check: reading a marker needs a DataNode, and one
+// restarting must not end the process as if the configuration were wrong.
+const formatCheckPatience = 2 * time.Minute
+
+// checkTableFormatPatiently is checkTableFormat retried with backoff while
+// the warehouse fails (not while the formats differ: that is final).
+func (p *Pipeline) checkTableFormatPatiently(ctx context.Context) error {
+	deadline := time.Now().Add(formatCheckPatience)
+	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+		err := p.checkTableFormat()
+		if err == nil || errors.Is(err, ErrFormatMismatch) || errors.Is(err, state.ErrNotOwner) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		p.log.Warn("checking the table's format failed; retrying", "err", err, "after", wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 func (p *Pipeline) readMarker(name string) (*formatMarker, error) {
