@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/landfall/landfall/state"
@@ -183,15 +184,23 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 	errs := make([]error, len(ops))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
+	// After the first failure the checkpoint fails anyway: rolling the
+	// rest would only wait out more deadlines on a hung warehouse.
+	var failed atomic.Bool
 	for i, op := range ops {
-		wg.Add(1)
 		sem <- struct{}{}
+		if failed.Load() {
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
 			r, err := op.part.Roll(p.fileMeta(op))
 			if err != nil {
 				errs[i] = err
+				failed.Store(true)
 				return
 			}
 			ext := p.format.Ext()

@@ -204,3 +204,67 @@ func TestFormatCheckRidesOutWarehouseErrors(t *testing.T) {
 	in.stop(t)
 	e.checkExactlyOnce(readTable(t, e.dir))
 }
+
+// hungSyncFS makes every Sync of a part file hang once armed: a warehouse
+// whose DataNodes all stopped answering.
+type hungSyncFS struct {
+	fsys.FS
+	armed   *atomic.Bool
+	release chan struct{}
+}
+
+type hungSyncFile struct {
+	fsys.File
+	fs hungSyncFS
+}
+
+func (h hungSyncFS) Create(name string) (fsys.File, error) {
+	f, err := h.FS.Create(name)
+	if err != nil || !strings.Contains(name, "/staging/") {
+		return f, err
+	}
+	return hungSyncFile{f, h}, nil
+}
+
+func (f hungSyncFile) Sync() error {
+	if f.fs.armed.Load() {
+		<-f.fs.release
+	}
+	return f.File.Sync()
+}
+
+// TestRollGivesUpAtTheFirstFailure: with hundreds of open partitions and
+// every sync hung, a checkpoint fails after about one warehouse.timeout,
+// not after one per 16 files (20 here): the crash, and the restart
+// behind it, are not put off by waiting out every file's deadline.
+func TestRollGivesUpAtTheFirstFailure(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	e := newEnv(t, 2)
+	cfg := e.config(func(c *committer.Config) {
+		c.Checkpoint.Interval = 300 * time.Millisecond
+		c.Watermark.OutOfOrderness = 100 * 365 * 24 * time.Hour // nothing commits
+	})
+	var armed atomic.Bool
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	in := e.start(cfg, opts{wrapFS: func(f fsys.FS) fsys.FS {
+		return fsys.WithDeadline(hungSyncFS{f, &armed, release}, timeout)
+	}})
+	// 320 open partitions in one interval: 320 files to roll.
+	e.produce(320, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Hour)
+	waitFor(t, 20*time.Second, "the records consumed into open files", func() bool { return in.p.Progress().Records >= 320 })
+	armed.Store(true)
+	start := time.Now()
+	select {
+	case err := <-in.done:
+		d := time.Since(start)
+		t.Logf("the checkpoint failed %v after the warehouse hung: %v", d.Round(time.Millisecond), err)
+		if d > 8*timeout+cfg.Checkpoint.Interval {
+			t.Fatalf("the checkpoint took %v to fail with %v per call: it waited out more than the first deadlines", d, timeout)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the pipeline did not fail within 60s with every sync hung")
+	}
+	in.cancel()
+	in.store.Abandon(true)
+}
