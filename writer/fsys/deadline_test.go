@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ type stuckFS struct {
 	entered chan string // each blocked call, as it blocks
 	writes  atomic.Int64
 	closes  atomic.Int64
+	// inflight are the calls blocked or still returning.
+	inflight sync.WaitGroup
 }
 
 func newStuckFS(t *testing.T) *stuckFS {
@@ -37,13 +40,22 @@ func newStuckFS(t *testing.T) *stuckFS {
 		t.Fatal(err)
 	}
 	s := &stuckFS{FS: l, release: make(chan struct{}), entered: make(chan string, 16)}
-	t.Cleanup(func() { close(s.release) })
+	// Released calls finish before the temporary directory is removed
+	// (cleanups run last-registered first): a rename landing during the
+	// removal made it fail with "directory not empty".
+	t.Cleanup(func() { close(s.release); s.inflight.Wait() })
 	return s
 }
 
 func (s *stuckFS) block(op string) {
 	s.entered <- op
 	<-s.release
+}
+
+// track counts a call that may block until it has returned.
+func (s *stuckFS) track() func() {
+	s.inflight.Add(1)
+	return s.inflight.Done
 }
 
 func (s *stuckFS) Create(name string) (File, error) {
@@ -55,6 +67,7 @@ func (s *stuckFS) Create(name string) (File, error) {
 }
 
 func (s *stuckFS) Rename(oldname, newname string) error {
+	defer s.track()()
 	s.block("rename")
 	return s.FS.Rename(oldname, newname)
 }
@@ -70,11 +83,13 @@ func (f *stuckFile) Write(b []byte) (int, error) {
 }
 
 func (f *stuckFile) Sync() error {
+	defer f.fs.track()()
 	f.fs.block("sync")
 	return f.File.Sync()
 }
 
 func (f *stuckFile) Close() error {
+	defer f.fs.track()()
 	f.fs.closes.Add(1)
 	f.fs.block("close")
 	return f.File.Close()
