@@ -231,10 +231,12 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 			b := p.boundOf(op.start)
 			st = &state.Partition{Start: b.start, End: b.end}
 			if op.late {
-				// A late record for a partition landfall no longer tracks
-				// (before the first cursor, or past retention): its totals
-				// must come from its files.
-				st.Committed, st.Recount = true, true
+				// A late record for a partition landfall doesn't track:
+				// before the first cursor it was never committed, and these
+				// files are all it holds; past retention its totals were
+				// dropped and must come from its files.
+				st.Committed = true
+				st.Recount = p.cp.FirstCursor == nil || st.Start >= *p.cp.FirstCursor
 			}
 			p.cp.Partitions[op.dir] = st
 		}
@@ -369,6 +371,8 @@ func (p *Pipeline) advance(ctx context.Context) []state.Commit {
 	cp.Watermark = next
 	if !cp.CursorSet && p.minEvent != math.MaxInt64 {
 		cp.CommitCursor, cp.CursorSet = p.boundOf(p.minEvent).start, true
+		first := cp.CommitCursor
+		cp.FirstCursor = &first
 	}
 
 	var out []state.Commit

@@ -143,3 +143,29 @@ func rec4(h time.Time) []string {
 }
 
 func recLine(id int, ts time.Time) string { return rec(id, ts) }
+
+// TestRecordBeforeTheFirstCursorIsAPlainCommit: a late record for an hour
+// before the one landfall started committing at was never committed by
+// landfall: its commit is a first commit with exact totals (an update with
+// unknown rows would leave the metastore's numRows unset).
+func TestRecordBeforeTheFirstCursorIsAPlainCommit(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(func(c *committer.Config) { c.Watermark.IdleCheckpoints = 1000 })
+	rc := &recorder{}
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	wfs, err := e.fs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.startWith(cfg, opts{now: func() time.Time { return h.Add(4 * time.Hour) }}, []hive.Step{rc, committer.SuccessFile{FS: wfs}})
+	defer in.stop(t)
+	e.produceRaw(rec(1, h.Add(time.Minute)), rec(2, h.Add(70*time.Minute)))
+	waitFor(t, 10*time.Second, "hour 10 committed", func() bool { return len(rc.commits("log_date=20261121/log_hour=10")) == 1 })
+	const hour08 = "log_date=20261121/log_hour=08"
+	e.produceRaw(rec(3, h.Add(-90*time.Minute)), rec(4, h.Add(-80*time.Minute))) // 08:30, 08:40: before the first cursor
+	waitFor(t, 10*time.Second, "hour 08 committed", func() bool { return len(rc.commits(hour08)) == 1 })
+	c := rc.commits(hour08)[0]
+	if c.Update || c.NumRows != 2 || c.NumFiles != 1 {
+		t.Fatalf("hour 08's commit: update %v, %d rows, %d files; want a first commit of 2 rows in 1 file", c.Update, c.NumRows, c.NumFiles)
+	}
+}

@@ -35,6 +35,11 @@ type Checkpoint struct {
 	// CursorSet: 0 is 1970-01-01T00:00Z, a valid event time.
 	CommitCursor int64 `json:"commit_cursor_ms"`
 	CursorSet    bool  `json:"cursor_set,omitempty"`
+	// FirstCursor (Unix ms) is where the commit cursor started: landfall
+	// never committed a partition before it, so late data there makes a
+	// first commit with exact totals, not a recounted update. Nil when
+	// unknown (a checkpoint of version 1): every late partition recounts.
+	FirstCursor *int64 `json:"first_cursor_ms,omitempty"`
 	// IdleCheckpoints counts consecutive checkpoints without any record.
 	IdleCheckpoints int `json:"idle_checkpoints,omitempty"`
 	// Pending files are durable and owned by this checkpoint but maybe not
