@@ -15,9 +15,6 @@ import (
 // state, one etcd value, failed every checkpoint with "request is too
 // large" here.
 func TestTenThousandOpenPartitions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 10,000 partitions")
-	}
 	e := newEnv(t, 512)
 	cfg := e.config(func(c *committer.Config) {
 		// Nothing commits: every partition stays open in the state.
