@@ -159,22 +159,8 @@ func readRows(t *testing.T, root string) map[string]dupKeyRow {
 
 // decodeORCIDTs reduces each ORC row to its id and ts columns.
 func decodeORCIDTs(r fsys.Reader) ([][]byte, error) {
-	f, err := reader.Open(r, r.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := f.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out [][]byte
-	for rows.Next() {
-		fields, ok := rows.Value().([]reader.Field)
-		if !ok {
-			return nil, fmt.Errorf("row is %T, want a struct", rows.Value())
-		}
+	err := committest.ORCRows(r, func(fields []reader.Field) error {
 		var id string
 		var ts int64
 		for _, fl := range fields {
@@ -186,6 +172,7 @@ func decodeORCIDTs(r fsys.Reader) ([][]byte, error) {
 			}
 		}
 		out = append(out, []byte(`{"id":`+strconv.Quote(id)+`,"ts_column":`+strconv.FormatInt(ts, 10)+`}`))
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }

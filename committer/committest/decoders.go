@@ -31,22 +31,8 @@ func decodeLzo(r fsys.Reader) ([][]byte, error) {
 }
 
 func decodeORC(r fsys.Reader) ([][]byte, error) {
-	f, err := reader.Open(r, r.Size())
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := f.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out [][]byte
-	for rows.Next() {
-		fields, ok := rows.Value().([]reader.Field)
-		if !ok {
-			return nil, fmt.Errorf("row is %T, want a struct", rows.Value())
-		}
+	err := ORCRows(r, func(fields []reader.Field) error {
 		id := ""
 		for _, fl := range fields {
 			if fl.Name == "id" {
@@ -54,12 +40,40 @@ func decodeORC(r fsys.Reader) ([][]byte, error) {
 			}
 		}
 		out = append(out, []byte(`{"id":`+strconv.Quote(id)+`}`))
+		return nil
+	})
+	return out, err
+}
+
+// ORCRows calls fn with the top-level fields of every row of an ORC file,
+// in order, and checks that it read as many rows as the footer says.
+func ORCRows(r fsys.Reader, fn func([]reader.Field) error) error {
+	f, err := reader.Open(r, r.Size())
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows, err := f.Rows()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var n uint64
+	for rows.Next() {
+		fields, ok := rows.Value().([]reader.Field)
+		if !ok {
+			return fmt.Errorf("row is %T, want a struct", rows.Value())
+		}
+		if err := fn(fields); err != nil {
+			return err
+		}
+		n++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if uint64(len(out)) != f.NumRows() {
-		return nil, fmt.Errorf("read %d rows, the footer says %d", len(out), f.NumRows())
+	if n != f.NumRows() {
+		return fmt.Errorf("read %d rows, the footer says %d", n, f.NumRows())
 	}
-	return out, nil
+	return nil
 }
