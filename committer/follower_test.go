@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync"
 	"testing"
 	"time"
@@ -54,11 +53,7 @@ func read(f fsys.FS, en *index.Entry, t *committest.Table) ([]string, error) {
 		if a.Add == nil || !a.Add.DataChange {
 			continue
 		}
-		recs, err := committest.ReadFile(f, a.Add.Path, committest.Decoders)
-		if errors.Is(err, fs.ErrNotExist) {
-			// Retired by a merge since: where the index says it stays.
-			recs, err = committest.ReadFile(f, index.RetiredPath(en.LogID, a.Add.Path), committest.Decoders)
-		}
+		recs, err := committest.ReadHanded(f, en.LogID, a.Add.Path, committest.Decoders)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d hands %s, which can't be read: %w", en.N, a.Add.Path, err)
 		}

@@ -51,7 +51,7 @@ func (f *indexFollower) handle(e *index.Entry) error {
 		if a.Add == nil || !a.Add.DataChange {
 			continue
 		}
-		recs, err := committest.ReadFile(f.tb.fs, a.Add.Path, committest.Decoders)
+		recs, err := committest.ReadHanded(f.tb.fs, f.tb.logid, a.Add.Path, committest.Decoders)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Sprintf("entry %d hands %s, which can't be read: %v", e.N, a.Add.Path, err))
 			continue

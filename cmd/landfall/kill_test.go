@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/committer/committest"
-	"github.com/landfall/landfall/index"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer/fsys"
 )
@@ -152,11 +149,7 @@ compaction: {enabled: true, target_size: 1048576}
 			if a.Add == nil || !a.Add.DataChange {
 				continue
 			}
-			recs, err := committest.ReadFile(lfs, a.Add.Path, committest.Decoders)
-			if errors.Is(err, fs.ErrNotExist) {
-				// A merge retired it since: it stays where the index says.
-				recs, err = committest.ReadFile(lfs, index.RetiredPath("kill9", a.Add.Path), committest.Decoders)
-			}
+			recs, err := committest.ReadHanded(lfs, "kill9", a.Add.Path, committest.Decoders)
 			if err != nil {
 				t.Fatalf("entry %d hands %s: %v", e.N, a.Add.Path, err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/landfall/landfall/index"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -177,6 +178,17 @@ func ReadFile(f fsys.FS, p string, decoders map[string]Decoder) ([][]byte, error
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	return out, nil
+}
+
+// ReadHanded reads a file an index entry named, as a downstream reader
+// must: at its path, or where a merge retired it since
+// (index.RetiredPath).
+func ReadHanded(f fsys.FS, logid, p string, decoders map[string]Decoder) ([][]byte, error) {
+	recs, err := ReadFile(f, p, decoders)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ReadFile(f, index.RetiredPath(logid, p), decoders)
+	}
+	return recs, err
 }
 
 // Check compares a table with what was produced: every id exactly once
