@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"path"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,27 +44,9 @@ func testCompactionAcrossCrashes(t *testing.T, format string) {
 	f := newFormat(t, format)
 	base := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var perr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		et := base
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(15 * time.Millisecond):
-				// A second of event time a record: an hour takes ~36
-				// batches, about ten checkpoints' files.
-				if et, perr = e.tryProduce(100, et, time.Second); perr != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	// A second of event time a record: an hour takes ~36 batches, about
+	// ten checkpoints' files.
+	stopProducing := e.produceInBackground(100, base, time.Second)
 	lister := e.listCommitted(t)
 	fl := e.follow(t)
 
@@ -94,9 +75,8 @@ func testCompactionAcrossCrashes(t *testing.T, format string) {
 			t.Fatalf("crash at %s: unexpected error %v", pt.name, err)
 		}
 	}
-	stop <- struct{}{}
-	if perr != nil {
-		t.Fatal(perr)
+	if err := stopProducing(); err != nil {
+		t.Fatal(err)
 	}
 	in := e.start(cfg, opts{format: f})
 	e.waitConsumed(60 * time.Second)

@@ -2,7 +2,6 @@ package committer_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,25 +32,7 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 	// A producer runs through the whole test so that every crash happens
 	// with data in flight; event time moves 2s per record, so hours fill and
 	// commit as the test goes.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var perr error
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		et := base
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(15 * time.Millisecond):
-				if et, perr = e.tryProduce(200, et, 2*time.Second); perr != nil {
-					return
-				}
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	stopProducing := e.produceInBackground(200, base, 2*time.Second)
 
 	points := []struct {
 		name string
@@ -91,9 +72,8 @@ func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
 			t.Fatalf("crash at %s: unexpected error %v", pt.name, err)
 		}
 	}
-	stop <- struct{}{}
-	if perr != nil {
-		t.Fatal(perr)
+	if err := stopProducing(); err != nil {
+		t.Fatal(err)
 	}
 
 	in := e.start(cfg, opts{format: f})

@@ -158,6 +158,37 @@ func (e *env) tryProduce(n int, et time.Time, step time.Duration) (time.Time, er
 	return et, nil
 }
 
+// produceInBackground produces n generated records every 15 ms, event
+// times from et and step apart, until the returned stop is called (or the
+// test ends), so that faults happen with data in flight; stop returns the
+// first produce error.
+func (e *env) produceInBackground(n int, et time.Time, step time.Duration) (stop func() error) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var perr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(15 * time.Millisecond):
+				if et, perr = e.tryProduce(n, et, step); perr != nil {
+					return
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() error {
+		once.Do(func() { close(done); wg.Wait() })
+		return perr
+	}
+	e.t.Cleanup(func() { stop() })
+	return stop
+}
+
 // produceRaw writes exact values.
 func (e *env) produceRaw(values ...string) {
 	e.t.Helper()
