@@ -28,6 +28,7 @@ type indexFollower struct {
 	handed  *committest.Table
 	last    uint64
 	entries int
+	retries int
 	errs    []string
 }
 
@@ -51,7 +52,7 @@ func (f *indexFollower) handle(e *index.Entry) error {
 		if a.Add == nil || !a.Add.DataChange {
 			continue
 		}
-		recs, err := committest.ReadHanded(f.tb.fs, f.tb.logid, a.Add.Path, committest.Decoders)
+		recs, err := f.read(a.Add.Path)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Sprintf("entry %d hands %s, which can't be read: %v", e.N, a.Add.Path, err))
 			continue
@@ -63,6 +64,20 @@ func (f *indexFollower) handle(e *index.Entry) error {
 	f.last = e.N
 	f.entries++
 	return nil
+}
+
+// read reads a handed file as a downstream job would: retrying for up to
+// two minutes while the faults make HDFS fail reads (a DataNode restart).
+func (f *indexFollower) read(p string) ([][]byte, error) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		recs, err := committest.ReadHanded(f.tb.fs, f.tb.logid, p, committest.Decoders)
+		if err == nil || time.Now().After(deadline) {
+			return recs, err
+		}
+		f.retries++
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // check waits until the follower has read every entry the durable state
@@ -84,9 +99,20 @@ func (f *indexFollower) check(t *testing.T, listed landed) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the index follower reached entry %d of %d in 2 minutes", last, want)
+			names := "(unlisted)"
+			if fis, err := f.tb.fs.ReadDir(index.Dir(f.tb.logid)); err == nil {
+				names = ""
+				for _, fi := range fis {
+					names += " " + fi.Name()
+				}
+			}
+			t.Fatalf("the index follower reached entry %d of %d in 2 minutes; the index directory holds:%s", last, want, names)
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case err := <-f.done:
+			t.Fatalf("the index follower stopped at entry %d of %d: %v", last, want, err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	f.cancel()
 	if err := <-f.done; err != nil && !errors.Is(err, context.Canceled) {
@@ -110,7 +136,7 @@ func (f *indexFollower) check(t *testing.T, listed landed) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	t.Logf("the index follower read %d entries and %d files on HDFS: every one of the table's %d records once", f.entries, f.handed.Files, len(listed.ids))
+	t.Logf("the index follower read %d entries and %d files on HDFS (%d reads retried): every one of the table's %d records once", f.entries, f.handed.Files, f.retries, len(listed.ids))
 }
 
 // countingFS counts the calls a reader makes on the real HDFS: each is at

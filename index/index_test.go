@@ -2,6 +2,7 @@ package index
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/landfall/landfall/writer/fsys"
 )
 
 // TestWritePublishRead: entries come back as written, in order, with
@@ -660,5 +663,89 @@ func TestEpochsKeepOwnersApart(t *testing.T) {
 	}
 	if _, err := f.Stat(older.inflightPath(1)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the newer owner's Clean left the older one's inflight: %v", err)
+	}
+}
+
+// flakyFS fails the first fails opens of each entry file with an I/O error
+// that is not fs.ErrNotExist, as HDFS does while the DataNode holding the
+// block restarts.
+type flakyFS struct {
+	fsys.FS
+	mu     sync.Mutex
+	fails  int
+	failed map[string]int
+}
+
+var errDataNodeDown = errors.New("hdfs: no available datanodes")
+
+func (f *flakyFS) Open(name string) (fsys.Reader, error) {
+	if strings.HasSuffix(name, ".jsonl") {
+		f.mu.Lock()
+		n := f.failed[name]
+		f.failed[name]++
+		f.mu.Unlock()
+		if n < f.fails {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: errDataNodeDown}
+		}
+	}
+	return f.FS.Open(name)
+}
+
+// TestFollowRidesOutReadErrors: a following reader retries an entry whose
+// read fails (a DataNode restart) and hands every entry once, in order;
+// past its read retry, or without following, it returns the error, and it
+// never retries a corrupt entry.
+func TestFollowRidesOutReadErrors(t *testing.T) {
+	f := newLocal(t)
+	l := NewLog(f, "clicks")
+	for n := uint64(1); n <= 4; n++ {
+		writeAndPublish(t, l, testEntry(n))
+	}
+	reg := prometheus.NewRegistry()
+	flaky := &flakyFS{FS: f, fails: 2, failed: map[string]int{}}
+	r := Open(flaky, "clicks", WithRegisterer(reg))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var got []uint64
+	err := r.Follow(ctx, After(0), time.Millisecond, func(e *Entry) error {
+		got = append(got, e.N)
+		if e.N == 4 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("follow: %v", err)
+	}
+	if !reflect.DeepEqual(got, []uint64{1, 2, 3, 4}) {
+		t.Fatalf("handed %v, want [1 2 3 4]", got)
+	}
+	if n := testutil.ToFloat64(r.m.readErrors); n != 8 {
+		t.Errorf("landfall_index_reader_read_errors_total = %v, want 8 (2 per entry)", n)
+	}
+
+	flaky = &flakyFS{FS: f, fails: 1, failed: map[string]int{}}
+	err = Open(flaky, "clicks", WithReadRetry(0)).Follow(t.Context(), After(0), time.Millisecond, func(*Entry) error { return nil })
+	if !errors.Is(err, errDataNodeDown) {
+		t.Errorf("past its read retry: follow returned %v, want the read error", err)
+	}
+	flaky = &flakyFS{FS: f, fails: 1, failed: map[string]int{}}
+	if err := Open(flaky, "clicks").Follow(t.Context(), After(0), 0, func(*Entry) error { return nil }); !errors.Is(err, errDataNodeDown) {
+		t.Errorf("without following: %v, want the read error", err)
+	}
+
+	name := path.Join(Dir("clicks"), entryName(5))
+	w, err := f.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("{\"entry\":{\"format\":1,\"n\":5,\"logid\":\"clicks\",\"actions\":3}}\n"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = Open(f, "clicks").Follow(t.Context(), After(4), time.Millisecond, func(*Entry) error { return nil })
+	if !errors.Is(err, ErrCorrupt) || time.Since(start) > 5*time.Second {
+		t.Fatalf("a corrupt entry: %v after %v, want ErrCorrupt at once", err, time.Since(start))
 	}
 }

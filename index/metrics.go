@@ -18,10 +18,11 @@ type options struct {
 	now       func() time.Time
 	retention time.Duration
 	epoch     int64
+	readRetry time.Duration
 }
 
 func newOptions(opts []Option) options {
-	o := options{log: slog.New(slog.DiscardHandler), now: time.Now, retention: DefaultRetention}
+	o := options{log: slog.New(slog.DiscardHandler), now: time.Now, retention: DefaultRetention, readRetry: DefaultReadRetry}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -51,6 +52,10 @@ func WithEpoch(e int64) Option { return func(o *options) { o.epoch = e } }
 // WithRetention sets how old an entry must be before Expire deletes it
 // (DefaultRetention).
 func WithRetention(d time.Duration) Option { return func(o *options) { o.retention = d } }
+
+// WithReadRetry sets how long a following Reader retries a failing read
+// before Follow returns its error (DefaultReadRetry); 0 returns at once.
+func WithReadRetry(d time.Duration) Option { return func(o *options) { o.readRetry = d } }
 
 type logMetrics struct {
 	published     prometheus.Counter
@@ -97,8 +102,9 @@ func newLogMetrics(o *options) *logMetrics {
 }
 
 type readerMetrics struct {
-	entries prometheus.Counter
-	unknown prometheus.Counter
+	entries    prometheus.Counter
+	unknown    prometheus.Counter
+	readErrors prometheus.Counter
 }
 
 func newReaderMetrics(o *options) *readerMetrics {
@@ -107,10 +113,13 @@ func newReaderMetrics(o *options) *readerMetrics {
 			Help: "Index entries handed to the reader's callback (a snapshot counts once)."}),
 		unknown: prometheus.NewCounter(prometheus.CounterOpts{Name: "landfall_index_reader_unknown_actions_total",
 			Help: "Actions of kinds this build doesn't know, skipped by the reader (a newer writer)."}),
+		readErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "landfall_index_reader_read_errors_total",
+			Help: "Failed index reads a following reader retried (or, past its read retry, returned)."}),
 	}
 	if o.reg != nil {
 		m.entries = register(o.reg, m.entries)
 		m.unknown = register(o.reg, m.unknown)
+		m.readErrors = register(o.reg, m.readErrors)
 	}
 	return m
 }

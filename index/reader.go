@@ -106,20 +106,51 @@ const expiryCheckEvery = 30
 // call, two when it also checks expiry, never a listing; with poll <= 0
 // it returns nil once it has read the newest entry.
 //
+// While following (poll > 0), a read that fails for a reason other than a
+// damaged or newer-format index or an expired cursor — a DataNode
+// restarting, a NameNode failover — is retried with backoff for up to
+// WithReadRetry (DefaultReadRetry), each failure logged and counted, and
+// then returned: a downstream job rides out what landfall itself rides out.
+//
 // fn's entry is the reader's to keep. The cursor to save after fn returns
 // nil is After(e.N): resuming from it yields exactly the entries after e.
 func (r *Reader) Follow(ctx context.Context, from Cursor, poll time.Duration, fn func(*Entry) error) error {
-	next, err := r.start(ctx, from, fn)
-	if err != nil {
+	var next uint64
+	var snap *Entry
+	if err := r.retry(ctx, poll, "start", func() (err error) {
+		next, snap, err = r.start(from)
 		return err
+	}); err != nil {
+		return err
+	}
+	if snap != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.hand(snap, fn); err != nil {
+			return err
+		}
 	}
 	misses := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e, err := r.entry(next)
-		if err == nil {
+		var e *Entry
+		if err := r.retry(ctx, poll, "entry "+strconv.FormatUint(next, 10), func() (err error) {
+			e, err = r.entry(next)
+			if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			e = nil
+			if misses%expiryCheckEvery == 0 {
+				return r.checkExpired(next, false)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if e != nil {
 			misses = 0
 			if err := r.hand(e, fn); err != nil {
 				return err
@@ -127,25 +158,64 @@ func (r *Reader) Follow(ctx context.Context, from Cursor, poll time.Duration, fn
 			next++
 			continue
 		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		if misses%expiryCheckEvery == 0 {
-			if err := r.checkExpired(next, false); err != nil {
-				return err
-			}
-		}
 		misses++
 		if poll <= 0 {
 			return nil
 		}
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleep(ctx, poll); err != nil {
+			return err
 		}
+	}
+}
+
+// DefaultReadRetry is how long a following reader retries a failing read
+// before returning its error.
+const DefaultReadRetry = 10 * time.Minute
+
+// maxRetryBackoff caps the wait between two retries of a failing read.
+const maxRetryBackoff = 30 * time.Second
+
+// retry runs read until it succeeds, fails permanently, or has failed for
+// longer than the read-retry budget; without following (poll <= 0) it
+// does not retry.
+func (r *Reader) retry(ctx context.Context, poll time.Duration, what string, read func() error) error {
+	err := read()
+	if err == nil || poll <= 0 || permanent(err) {
+		return err
+	}
+	start := r.o.now()
+	wait := max(poll, 100*time.Millisecond)
+	for attempt := 1; ; attempt++ {
+		r.m.readErrors.Inc()
+		if r.o.now().Sub(start) >= r.o.readRetry {
+			return fmt.Errorf("%w (failing for %v, the reader's read retry: WithReadRetry)", err, r.o.now().Sub(start).Round(time.Second))
+		}
+		r.o.log.Warn("index read failed, retrying", "logid", r.logid, "read", what, "attempt", attempt,
+			"retry_in", wait, "err", err)
+		if serr := sleep(ctx, wait); serr != nil {
+			return serr
+		}
+		wait = min(2*wait, maxRetryBackoff)
+		if err = read(); err == nil || permanent(err) {
+			return err
+		}
+	}
+}
+
+// permanent reports errors that another try can't fix.
+func permanent(err error) bool {
+	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrCursorExpired) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -188,47 +258,41 @@ func (r *Reader) checkExpired(next uint64, thorough bool) error {
 	return nil
 }
 
-// start resolves from into the next entry number, handing the snapshot
-// entry to fn first for Earliest.
-func (r *Reader) start(ctx context.Context, from Cursor, fn func(*Entry) error) (uint64, error) {
+// start resolves from into the next entry number; for Earliest it also
+// returns the snapshot entry to hand first.
+func (r *Reader) start(from Cursor) (uint64, *Entry, error) {
 	switch from.pos {
 	case atEntry:
 		next := from.n + 1
 		if _, err := r.fs.Stat(path.Join(r.dir, entryName(next))); err == nil {
-			return next, nil
+			return next, nil, nil
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("index: start after entry %d: %w", from.n, err)
+			return 0, nil, fmt.Errorf("index: start after entry %d: %w", from.n, err)
 		}
-		return next, r.checkExpired(next, true)
+		return next, nil, r.checkExpired(next, true)
 	case atEarliest:
 		s, err := r.base()
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if s.snapshot == 0 {
-			return s.oldest, nil
+			return s.oldest, nil, nil
 		}
 		e, err := r.snapshot(s.snapshot)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if err := r.hand(e, fn); err != nil {
-			return 0, err
-		}
-		return s.snapshot + 1, nil
+		return s.snapshot + 1, e, nil
 	default:
 		s, err := r.base()
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		newest, err := r.newest(max(s.snapshot, s.oldest-1))
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		return newest + 1, nil
+		return newest + 1, nil, nil
 	}
 }
 

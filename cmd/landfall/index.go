@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -64,7 +65,8 @@ func runIndex(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("warehouse.uri: %w", err)
 	}
 	defer wfs.Close()
-	r := index.Open(wfs, cfg.LogID)
+	// Retried read errors of a --follow go to stderr: stdout is the stream.
+	r := index.Open(wfs, cfg.LogID, index.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 
 	switch args[0] {
 	case "tail":
