@@ -194,6 +194,9 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 	}
 	p.mu.Unlock()
 	p.m.partitionsCommitted.Inc()
+	if !c.Update && !c.Recount && !strings.HasPrefix(c.Partition, "_") {
+		p.m.partitionFiles.Observe(float64(c.Files))
+	}
 	p.progress.committed.Add(1)
 	if c.Update {
 		p.updates.Add(1)

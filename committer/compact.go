@@ -50,8 +50,10 @@ func (p *Pipeline) compact(ctx context.Context, c state.Commit) (bool, error) {
 		return false, nil
 	}
 	start := time.Now()
-	deadline := time.UnixMilli(c.Queued).Add(p.cfg.Compaction.MaxDelay)
-	mctx, cancel := context.WithDeadline(ctx, deadline)
+	// Queued is on the pipeline's clock, which tests inject: measure the
+	// wait on it, then turn what is left into a real timeout.
+	left := p.cfg.Compaction.MaxDelay - p.now().Sub(time.UnixMilli(c.Queued))
+	mctx, cancel := context.WithTimeout(ctx, left)
 	defer cancel()
 	jobs, err := p.writeMerges(mctx, c.Partition)
 	if err == nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/committer/committest"
 	"github.com/landfall/landfall/writer/fsys"
@@ -220,4 +222,98 @@ func (l *committedLister) finish(t *testing.T) {
 	if l.scans == 0 {
 		t.Fatal("the lister never scanned")
 	}
+}
+
+// TestCompactionFileCounts: a partition written over many checkpoints is
+// committed as at most ceil(bytes / target) + 1 files, and the
+// files-per-committed-partition histogram says what each commit had.
+func TestCompactionFileCounts(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(func(c *committer.Config) {
+		c.Compaction.Enabled = true
+		c.Compaction.TargetSize = 1 << 20
+	})
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	reg := prometheus.NewRegistry()
+	in := e.start(cfg, opts{now: func() time.Time { return h }, reg: reg}) // no stream break
+	defer in.stop(t)
+	for i := 0; i < 40; i++ {
+		e.produceRaw(rec(i, h.Add(time.Duration(i)*3*time.Minute))) // hours 10 and 11
+		time.Sleep(3 * cfg.Checkpoint.Interval)                     // a file or so each
+	}
+	e.produceRaw(rec(100, h.Add(3*time.Hour)))
+	parts := []string{"log_date=20261121/log_hour=10", "log_date=20261121/log_hour=11"}
+	lfs, err := fsys.NewLocal(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not readTable: it would race the merge retiring what it listed.
+	waitFor(t, 30*time.Second, "hours 10 and 11 committed", func() bool {
+		for _, dir := range parts {
+			if _, err := lfs.Stat(path.Join(dir, "_SUCCESS")); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	total := 0
+	for _, dir := range parts {
+		ents, err := lfs.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, bytes := 0, int64(0)
+		for _, en := range ents {
+			if strings.HasPrefix(en.Name(), "part-") {
+				files++
+				bytes += en.Size()
+			}
+		}
+		if limit := int((bytes+cfg.Compaction.TargetSize-1)/cfg.Compaction.TargetSize) + 1; files > limit {
+			t.Errorf("%s committed with %d files of %d bytes, want at most %d", dir, files, bytes, limit)
+		}
+		total += files
+	}
+	if l := readTable(t, e.dir); l.IDs["0"] != 1 || l.IDs["39"] != 1 || len(l.IDs) != 41 {
+		t.Fatalf("the table holds %d distinct records, want 41 each once", len(l.IDs))
+	}
+	// The histogram is observed once the last step is done, just after
+	// _SUCCESS.
+	var count uint64
+	var sum float64
+	waitFor(t, 10*time.Second, "both commits observed", func() bool {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "landfall_committer_committed_partition_files" {
+				h := mf.GetMetric()[0].GetHistogram()
+				count, sum = h.GetSampleCount(), h.GetSampleSum()
+			}
+		}
+		return count >= 2
+	})
+	if count != 2 || int(sum) != total {
+		t.Fatalf("landfall_committer_committed_partition_files: %d commits, %v files; want 2 commits and the %d files listed", count, sum, total)
+	}
+	if merges := counterValue(t, reg, "landfall_committer_merges_total"); merges < 2 {
+		t.Fatalf("landfall_committer_merges_total = %v, want a merge per partition", merges)
+	}
+}
+
+// counterValue is the value of the unlabelled counter name in reg.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

@@ -24,7 +24,7 @@ type metrics struct {
 	// indexPublished counts index entries this pipeline published.
 	indexPublished                                    prometheus.Counter
 	merges, mergesSkipped, mergeBytes, retiredDeleted prometheus.Counter
-	mergeSeconds                                      prometheus.Histogram
+	mergeSeconds, partitionFiles                      prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -64,7 +64,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.retiredDeleted = c("retired_files_deleted_total", "Files retired by merges deleted after index.file_retention.")
 	m.mergeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "landfall_committer_merge_seconds",
 		Help: "Time to merge a partition's small files, from plan to the sources' retirement.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)})
-	for _, col := range []prometheus.Collector{m.skippedEmpty, m.indexPublished, m.merges, m.mergesSkipped, m.mergeBytes, m.retiredDeleted, m.mergeSeconds} {
+	m.partitionFiles = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "landfall_committer_committed_partition_files",
+		Help: "Data files of each Hive partition at its first commit (after its merge, with compaction on): what every query of it opens.", Buckets: prometheus.ExponentialBuckets(1, 2, 13)})
+	for _, col := range []prometheus.Collector{m.skippedEmpty, m.indexPublished, m.merges, m.mergesSkipped, m.mergeBytes, m.retiredDeleted, m.mergeSeconds, m.partitionFiles} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}
