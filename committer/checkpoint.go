@@ -40,6 +40,10 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 		return err
 	}
 	seq := p.cp.Seq + 1
+	// Before advance, so that a re-commit queued now counts finished merges.
+	p.mu.Lock()
+	p.applyMergedLocked()
+	p.mu.Unlock()
 	rolled, err := p.roll(seq)
 	if err != nil {
 		return err
@@ -78,6 +82,9 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	}
 
 	p.mu.Lock()
+	// Under the lock that also lists the unfinished merges: a merge is in
+	// this checkpoint's Merges or in its partition totals, never neither.
+	p.applyMergedLocked()
 	cp := *p.cp
 	cp.Seq = seq
 	cp.IndexPending = make([]state.IndexEntry, 0, len(p.idxQueue)+1)

@@ -160,12 +160,20 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 		}
 		c.Merged = true
 	}
-	if c.Recount {
+	switch {
+	case c.Recount:
 		var err error
 		if c.Files, c.Bytes, err = p.recount(c.Partition); err != nil {
 			return err
 		}
 		c.Rows = -1 // unknown: counting them means reading every file
+	case c.Update && p.cfg.Compaction.Enabled:
+		// A re-commit queued while the partition's merge ran counted the
+		// files the merge replaced: the directory says what is there.
+		var err error
+		if c.Files, c.Bytes, err = p.recount(c.Partition); err != nil {
+			return err
+		}
 	}
 	hp := p.hivePartition(c)
 	for i := c.Done; i < len(p.steps); i++ {

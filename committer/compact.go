@@ -126,7 +126,7 @@ func (p *Pipeline) writeMerges(ctx context.Context, partition string) ([]*mergeJ
 			m.Sidecars = append(m.Sidecars, sc.Suffix)
 		}
 		for _, f := range g.Files {
-			m.Sources = append(m.Sources, state.MergeSource{Name: f.Name, Sidecars: f.Sidecars})
+			m.Sources = append(m.Sources, state.MergeSource{Name: f.Name, Sidecars: f.Sidecars, Size: f.Size})
 		}
 		j := &mergeJob{m: m, group: g, res: res, done: make(chan struct{})}
 		p.mu.Lock()
@@ -222,9 +222,40 @@ func (p *Pipeline) runMerge(j *mergeJob) {
 	}
 	p.mu.Lock()
 	delete(p.merging, j.m.Final)
+	// The checkpoint that drops the merge from the state also takes its
+	// file count and size into the partition's totals, so that a later
+	// re-commit (late data) describes the merged partition.
+	p.merged = append(p.merged, j.m)
 	p.indexRenamed(mergeKey(j.m.Final))
 	p.mu.Unlock()
 	close(j.done)
+}
+
+// applyMergedLocked takes the merges finished since the last call into
+// the partition totals; called under mu by the consume loop.
+func (p *Pipeline) applyMergedLocked() {
+	for _, m := range p.merged {
+		p.applyMerged(m)
+	}
+	p.merged = nil
+}
+
+// applyMerged corrects a partition's totals for a finished merge: its
+// sources replaced by one file.
+func (p *Pipeline) applyMerged(m state.Merge) {
+	st := p.cp.Partitions[m.Partition]
+	if st == nil {
+		return
+	}
+	st.Files -= int64(len(m.Sources)) - 1
+	var src int64
+	for _, s := range m.Sources {
+		if s.Size == 0 {
+			return // an older checkpoint: sizes unknown, keep the bytes
+		}
+		src += s.Size
+	}
+	st.Bytes += m.Size - src
 }
 
 // recoverMerges finishes the merges the durable checkpoint promises.
@@ -233,6 +264,7 @@ func (p *Pipeline) recoverMerges() error {
 		if err := p.finishMerge(m); err != nil {
 			return fmt.Errorf("recovery: finish merge %s: %w", m.Final, err)
 		}
+		p.applyMerged(m)
 		if err := p.fp(FPRecoveryMerge); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/committer/committest"
+	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -83,8 +84,18 @@ func testCompactionAcrossCrashes(t *testing.T, format string) {
 	in := e.start(cfg, opts{format: f})
 	e.waitConsumed(60 * time.Second)
 	// The stream break commits the last hours, merging them too.
+	lfs, err := fsys.NewLocal(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, 30*time.Second, "every partition with data committed", func() bool {
-		l := readTable(t, e.dir)
+		l, err := committest.Read(lfs, committest.Decoders)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false // listed, then retired by a merge: read again
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 		for dir := range l.ByDir {
 			if !l.Success[dir] {
 				return false
@@ -98,10 +109,6 @@ func testCompactionAcrossCrashes(t *testing.T, format string) {
 	e.checkExactlyOnce(l)
 	fl.finish(t)
 	perDir := map[string]int{}
-	lfs, err := fsys.NewLocal(e.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	merged := 0
 	for dir := range l.ByDir {
 		ents, err := lfs.ReadDir(dir)
@@ -316,4 +323,51 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
+}
+
+// TestLateUpdateAfterMergeCountsTheFiles: a late record for a partition
+// that was merged at its commit re-commits it with the statistics of the
+// files it now holds (the merged file and the late one), not of the small
+// files the merge replaced.
+func TestLateUpdateAfterMergeCountsTheFiles(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(func(c *committer.Config) {
+		c.Compaction.Enabled = true
+		c.Watermark.IdleCheckpoints = 1000
+	})
+	rc := &recorder{}
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	wfs, err := e.fs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.startWith(cfg, opts{now: func() time.Time { return h }}, []hive.Step{rc, committer.SuccessFile{FS: wfs}})
+	defer in.stop(t)
+	const hour10 = "log_date=20261121/log_hour=10"
+	for i := 0; i < 6; i++ {
+		e.produceRaw(rec(i, h.Add(time.Duration(i)*time.Minute)))
+		time.Sleep(3 * cfg.Checkpoint.Interval) // a file each, or about
+	}
+	e.produceRaw(rec(10, h.Add(2*time.Hour)))
+	waitFor(t, 10*time.Second, "hour 10 committed", func() bool { return len(rc.commits(hour10)) == 1 })
+	e.produceRaw(rec(11, h.Add(30*time.Minute))) // late, for hour 10
+	waitFor(t, 10*time.Second, "hour 10 re-committed", func() bool { return len(rc.commits(hour10)) == 2 })
+	files, bytes := int64(0), int64(0)
+	ents, err := wfs.ReadDir(hour10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range ents {
+		if strings.HasPrefix(en.Name(), "part-") {
+			files++
+			bytes += en.Size()
+		}
+	}
+	cs := rc.commits(hour10)
+	if cs[0].NumFiles != 1 {
+		t.Fatalf("hour 10 was committed with %d files, want its merged file", cs[0].NumFiles)
+	}
+	if again := cs[1]; again.NumFiles != files || again.TotalSize != bytes || again.NumRows != 7 {
+		t.Fatalf("the late re-commit says %d files, %d bytes, %d rows; the partition holds %d files, %d bytes, 7 rows", again.NumFiles, again.TotalSize, again.NumRows, files, bytes)
+	}
 }

@@ -109,6 +109,7 @@ type Pipeline struct {
 	queueCopies   uint64
 	durableCopies atomic.Uint64
 	merging       map[string]*mergeJob
+	merged        []state.Merge // finished since the last checkpoint
 	mergeWG       sync.WaitGroup
 	idxWake       chan struct{}
 	wake          chan struct{}

@@ -78,6 +78,8 @@ type Merge struct {
 type MergeSource struct {
 	Name     string   `json:"name"`
 	Sidecars []string `json:"sidecars,omitempty"`
+	// Size of the data file (0 in checkpoints written before it was kept).
+	Size int64 `json:"size,omitempty"`
 }
 
 // IndexEntry names an index entry written inflight: its number, the
