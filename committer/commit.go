@@ -141,15 +141,20 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 		// the merged partition; and never after one, so the mark that the
 		// merge is over is durable before any step runs (a step repeated
 		// after a crash must not find a merge in progress).
-		merged, err := p.compact(ctx, c)
+		if _, err := p.compact(ctx, c); err != nil {
+			return err
+		}
+		if err := p.fp(FPMergeDone); err != nil {
+			return err
+		}
+		// Whether this attempt merged or an earlier one did before a crash
+		// (then there is nothing left to merge), the commit's totals are
+		// those of the files now in the partition.
+		files, bytes, err := p.recount(c.Partition)
 		if err != nil {
 			return err
 		}
-		if merged {
-			if files, bytes, err := p.recount(c.Partition); err == nil {
-				c.Files, c.Bytes = files, bytes
-			}
-		}
+		c.Files, c.Bytes = files, bytes
 		p.mu.Lock()
 		q.c.Merged = true
 		q.c.Files, q.c.Bytes = c.Files, c.Bytes

@@ -99,6 +99,10 @@ func (p *Pipeline) writeMerges(ctx context.Context, partition string) ([]*mergeJ
 	if err != nil {
 		return nil, fmt.Errorf("live files of %s: %w", partition, err)
 	}
+	return p.writeMergesOf(ctx, partition, live)
+}
+
+func (p *Pipeline) writeMergesOf(ctx context.Context, partition string, live []index.File) ([]*mergeJob, error) {
 	format := p.cfg.Format.Name
 	if format == "text" && p.cfg.Format.Compression == "zstd" {
 		format = "text+zstd"

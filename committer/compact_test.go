@@ -371,3 +371,51 @@ func TestLateUpdateAfterMergeCountsTheFiles(t *testing.T) {
 		t.Fatalf("the late re-commit says %d files, %d bytes, %d rows; the partition holds %d files, %d bytes, 7 rows", again.NumFiles, again.TotalSize, again.NumRows, files, bytes)
 	}
 }
+
+// TestMergedCommitAfterCrashCountsTheFiles: a crash after a partition's
+// merge and before the mark that it is done leaves the commit to a
+// successor that finds nothing left to merge; the commit must still
+// describe the merged files, not the small ones it was queued with.
+func TestMergedCommitAfterCrashCountsTheFiles(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(func(c *committer.Config) {
+		c.Compaction.Enabled = true
+		c.Watermark.IdleCheckpoints = 1000
+	})
+	rc := &recorder{}
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	wfs, err := e.fs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []hive.Step{rc, committer.SuccessFile{FS: wfs}}
+	clock := func() time.Time { return h }
+	crash := crashAt(committer.FPMergeDone, 1)
+	in := e.startWith(cfg, opts{now: clock, failpoint: crash.hook}, steps)
+	for i := 0; i < 6; i++ {
+		e.produceRaw(rec(i, h.Add(time.Duration(i)*time.Minute)))
+		time.Sleep(3 * cfg.Checkpoint.Interval)
+	}
+	e.produceRaw(rec(10, h.Add(2*time.Hour)))
+	if err := in.crashed(t, 20*time.Second); !errors.Is(err, committer.ErrCrash) {
+		t.Fatalf("no crash after the merge: %v", err)
+	}
+	in = e.startWith(cfg, opts{now: clock}, steps)
+	defer in.stop(t)
+	const hour10 = "log_date=20261121/log_hour=10"
+	waitFor(t, 10*time.Second, "hour 10 committed", func() bool { return len(rc.commits(hour10)) == 1 })
+	files, bytes := int64(0), int64(0)
+	ents, err := wfs.ReadDir(hour10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range ents {
+		if strings.HasPrefix(en.Name(), "part-") {
+			files++
+			bytes += en.Size()
+		}
+	}
+	if c := rc.commits(hour10)[0]; files != 1 || c.NumFiles != files || c.TotalSize != bytes || c.NumRows != 6 {
+		t.Fatalf("hour 10 committed as %d files, %d bytes, %d rows; it holds %d files, %d bytes, 6 rows", c.NumFiles, c.TotalSize, c.NumRows, files, bytes)
+	}
+}

@@ -25,6 +25,7 @@ const (
 	FPMergeWrite         = "merge-write"          // a merge is about to be written (hidden)
 	FPMergeBeforePublish = "merge-before-publish" // the merge promised by a checkpoint, not published
 	FPMergeBeforeRetire  = "merge-before-retire"  // the merged file published, the sources still in the partition
+	FPMergeDone          = "merge-done"           // a partition's merges are done, the mark that says so not yet durable
 	FPRecoveryMerge      = "recovery-merge"       // recovery finished one promised merge
 )
 

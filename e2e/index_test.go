@@ -7,6 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,11 +36,14 @@ type indexFollower struct {
 	entries int
 	retries int
 	errs    []string
+	// commits: partition → the checkpoint of its first commit, from the
+	// entry's partition-complete action (its commit key ends with it).
+	commits map[string]uint64
 }
 
 func (tb *table) followIndex() *indexFollower {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &indexFollower{tb: tb, cancel: cancel, done: make(chan error, 1), handed: committest.NewTable()}
+	f := &indexFollower{tb: tb, cancel: cancel, done: make(chan error, 1), handed: committest.NewTable(), commits: map[string]uint64{}}
 	go func() {
 		f.done <- index.Open(tb.fs, tb.logid).Follow(ctx, index.Earliest, 200*time.Millisecond, f.handle)
 	}()
@@ -49,6 +58,15 @@ func (f *indexFollower) handle(e *index.Entry) error {
 		f.errs = append(f.errs, fmt.Sprintf("entry %d after entry %d", e.N, f.last))
 	}
 	for _, a := range e.Actions {
+		if pc := a.PartitionComplete; pc != nil && !pc.Update && pc.Rows >= 0 && !strings.HasPrefix(pc.Partition, "_") {
+			if _, ok := f.commits[pc.Partition]; !ok {
+				seq, err := strconv.ParseUint(path.Base(pc.CommitKey), 10, 64)
+				if err != nil {
+					f.errs = append(f.errs, fmt.Sprintf("entry %d: commit key %q does not end with its checkpoint", e.N, pc.CommitKey))
+				}
+				f.commits[pc.Partition] = seq
+			}
+		}
 		if a.Add == nil || !a.Add.DataChange {
 			continue
 		}
@@ -138,6 +156,76 @@ func (f *indexFollower) check(t *testing.T, listed landed) {
 	}
 	t.Logf("the index follower read %d entries and %d files on HDFS (%d reads retried): every one of the table's %d records once", f.entries, f.handed.Files, f.retries, len(listed.ids))
 }
+
+// partNameRE finds the checkpoint that rolled a part file in its name
+// (part-<logid>-<checkpoint>-<token>-<n>.ext; a merged file keeps its
+// first source's name with -m).
+var partNameRE = regexp.MustCompile(`^part-.*-(\d{10})-[0-9a-f]+-\d{4}(-m)?\.`)
+
+// checkMerged: with compaction on, every partition held at most
+// ceil(bytes / target) + 1 data files at its first commit — the files
+// rolled by the checkpoint that queued it or earlier, merged or not; late
+// files come later — unless a landfall process logged that it committed
+// the partition without merging (a merge that failed under a fault or
+// outlasted compaction.max_delay), which must stay the exception.
+func (f *indexFollower) checkMerged(target int64) {
+	t := f.tb.t
+	t.Helper()
+	skipped := f.tb.mergesSkipped()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	merged, bad := 0, 0
+	for part, seq := range f.commits {
+		fis, err := f.tb.fs.ReadDir(part) // tb.fs is rooted at the table
+		if err != nil {
+			t.Fatalf("list %s: %v", part, err)
+		}
+		files, bytes := int64(0), int64(0)
+		for _, fi := range fis {
+			m := partNameRE.FindStringSubmatch(fi.Name())
+			if m == nil || strings.HasSuffix(fi.Name(), ".index") {
+				continue
+			}
+			if n, _ := strconv.ParseUint(m[1], 10, 64); n <= seq {
+				files++
+				bytes += fi.Size()
+			}
+		}
+		limit := (bytes+target-1)/target + 1
+		switch {
+		case files <= limit:
+			merged++
+		case skipped[part]:
+			t.Logf("partition %s was committed with %d files (%d bytes): its merge was skipped, as the log says", part, files, bytes)
+		default:
+			bad++
+			t.Errorf("partition %s was committed with %d data files of %d bytes, want at most %d (compaction.target_size %d)", part, files, bytes, limit, target)
+		}
+	}
+	if bad == 0 && (merged == 0 || merged < 2*len(skipped)) {
+		t.Errorf("only %d committed partitions were merged, %d skipped theirs: %v", merged, len(skipped), skipped)
+	}
+	t.Logf("%d committed partitions held at most ceil(bytes/target)+1 files at their commit; %d skipped their merge", merged, len(skipped))
+}
+
+// mergesSkipped reads every landfall log of the table for partitions
+// committed without their merge.
+func (tb *table) mergesSkipped() map[string]bool {
+	out := map[string]bool{}
+	logs, _ := filepath.Glob(filepath.Join(tb.workdir, "*.log"))
+	for _, p := range logs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			tb.t.Fatal(err)
+		}
+		for _, m := range mergeSkippedRE.FindAllSubmatch(b, -1) {
+			out[string(m[1])] = true
+		}
+	}
+	return out
+}
+
+var mergeSkippedRE = regexp.MustCompile(`msg="partition commits without merging its small files".*? hive_partition="?([^" ]+)`)
 
 // countingFS counts the calls a reader makes on the real HDFS: each is at
 // least one NameNode RPC.

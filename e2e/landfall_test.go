@@ -271,6 +271,7 @@ func exactlyOnceWithFaults(t *testing.T, format string) {
 	cancel()
 
 	follower.check(t, tb.verify(watch))
+	follower.checkMerged(1 << 20)
 	if len(tb.produced) < 10000 {
 		t.Fatalf("only %d records were produced; the run proves too little", len(tb.produced))
 	}

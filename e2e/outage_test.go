@@ -198,7 +198,7 @@ func TestLandfallMetastoreOutage(t *testing.T) {
 	)
 	root := testenv.RepoRoot(t)
 	hook := newHookReceiver(t)
-	tb := newTable(t, 2, tableConfig{format: "orc", metastore: true, ddl: true, webhook: hook.srv.URL + "/landfall", idle: 3})
+	tb := newTable(t, 2, tableConfig{format: "orc", metastore: true, ddl: true, webhook: hook.srv.URL + "/landfall", idle: 3, compaction: true})
 	hook.setTable(tb)
 	hmsDown := false
 	t.Cleanup(func() {
