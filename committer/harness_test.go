@@ -447,3 +447,25 @@ func (f *countedFile) Close() error {
 	}
 	return f.File.Close()
 }
+
+// compact runs Compact as `landfall compact` does: owning the logid,
+// with the given commit steps, no consumption.
+func (e *env) compact(cfg committer.Config, partition string, steps []hive.Step, fp func(string) error) (committer.CompactResult, error) {
+	e.t.Helper()
+	st, err := state.Open(context.Background(), e.etcd, cfg.LogID, state.WithLeaseTTL(2*time.Second))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	local, err := e.fs()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f, _ := writer.NewText(cfg.Format.Compression)
+	p, err := committer.New(cfg, committer.Options{FS: local, Store: st, Format: f, Steps: steps, Failpoint: fp,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p.Compact(context.Background(), partition)
+}

@@ -242,34 +242,8 @@ func epochDir(epoch int64) string { return fmt.Sprintf("%020d", epoch) }
 // returns nil) or until something fatal happens (then it stops dead and
 // returns the error; the next Run recovers). Run is called once.
 func (p *Pipeline) Run(ctx context.Context) (err error) {
-	cp, err := p.store.Load(ctx)
-	if err != nil {
-		return fmt.Errorf("load checkpoint: %w", err)
-	}
-	if cp == nil {
-		cp = &state.Checkpoint{}
-	}
-	if cp.Offsets == nil {
-		cp.Offsets = map[int32]int64{}
-	}
-	if cp.MaxEventTime == nil {
-		cp.MaxEventTime = map[int32]int64{}
-	}
-	if cp.Partitions == nil {
-		cp.Partitions = map[string]*state.Partition{}
-	}
-	p.cp = cp
-	// Before recovery renames or writes anything: a table in another
-	// format must stay as it is.
-	if err := p.checkTableFormatPatiently(ctx); err != nil {
+	if err := p.load(ctx); err != nil {
 		return err
-	}
-	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
-	if err := p.recover(ctx); err != nil {
-		return err
-	}
-	for _, c := range cp.Commits {
-		p.queue = append(p.queue, &queued{c: c})
 	}
 
 	cl, err := p.connect(ctx)
@@ -360,6 +334,41 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	default:
 	}
 	p.log.Info("stopped", "checkpoint", p.cp.Seq)
+	return nil
+}
+
+// load reads the durable checkpoint and recovers from it, as Run and
+// Compact do before anything else.
+func (p *Pipeline) load(ctx context.Context) error {
+	cp, err := p.store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
+	}
+	if cp == nil {
+		cp = &state.Checkpoint{}
+	}
+	if cp.Offsets == nil {
+		cp.Offsets = map[int32]int64{}
+	}
+	if cp.MaxEventTime == nil {
+		cp.MaxEventTime = map[int32]int64{}
+	}
+	if cp.Partitions == nil {
+		cp.Partitions = map[string]*state.Partition{}
+	}
+	p.cp = cp
+	// Before recovery renames or writes anything: a table in another
+	// format must stay as it is.
+	if err := p.checkTableFormatPatiently(ctx); err != nil {
+		return err
+	}
+	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
+	if err := p.recover(ctx); err != nil {
+		return err
+	}
+	for _, c := range cp.Commits {
+		p.queue = append(p.queue, &queued{c: c})
+	}
 	return nil
 }
 

@@ -93,6 +93,8 @@ func main() {
 		err = cmdHive(os.Args[2:])
 	case "index":
 		err = cmdIndex(os.Args[2:])
+	case "compact":
+		err = cmdCompact(os.Args[2:])
 	case "version", "--version", "-version", "-v":
 		fmt.Println("landfall", committer.Version)
 	case "-h", "--help", "-help", "help":
@@ -118,6 +120,8 @@ usage:
   landfall hive create --config FILE      create that table through the metastore's Thrift API
   landfall index tail|files|verify --config FILE
                                           follow the file index, list a partition's live files, check it
+  landfall compact --config FILE --partition log_date=…/log_hour=…
+                                          merge one committed partition's small files (landfall run stopped)
   landfall version                        print the version (also --version)
   landfall COMMAND --help                 the flags of a command
 
