@@ -225,6 +225,9 @@ func (p *Pipeline) runSteps(ctx context.Context, q *queued) error {
 // its rename, so the listing is the partition.
 func (p *Pipeline) recount(dir string) (files, bytes int64, err error) {
 	ents, err := p.fs.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil // an empty hour: the success-file step makes its directory
+	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("recount %s: %w", dir, err)
 	}

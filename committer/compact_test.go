@@ -248,14 +248,15 @@ func TestCompactionFileCounts(t *testing.T) {
 		e.produceRaw(rec(i, h.Add(time.Duration(i)*3*time.Minute))) // hours 10 and 11
 		time.Sleep(3 * cfg.Checkpoint.Interval)                     // a file or so each
 	}
-	e.produceRaw(rec(100, h.Add(3*time.Hour)))
-	parts := []string{"log_date=20261121/log_hour=10", "log_date=20261121/log_hour=11"}
+	e.produceRaw(rec(100, h.Add(4*time.Hour)))
+	// Hour 12 is empty: its commit has no directory to recount.
+	parts := []string{"log_date=20261121/log_hour=10", "log_date=20261121/log_hour=11", "log_date=20261121/log_hour=12"}
 	lfs, err := fsys.NewLocal(e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Not readTable: it would race the merge retiring what it listed.
-	waitFor(t, 30*time.Second, "hours 10 and 11 committed", func() bool {
+	waitFor(t, 30*time.Second, "hours 10 to 12 committed", func() bool {
 		for _, dir := range parts {
 			if _, err := lfs.Stat(path.Join(dir, "_SUCCESS")); err != nil {
 				return false
@@ -281,7 +282,7 @@ func TestCompactionFileCounts(t *testing.T) {
 		}
 		total += files
 	}
-	if l := readTable(t, e.dir); l.IDs["0"] != 1 || l.IDs["39"] != 1 || len(l.IDs) != 41 {
+	if l := readTable(t, e.dir); l.IDs["0"] != 1 || l.IDs["39"] != 1 || len(l.IDs) != 41 || l.ByDir[parts[2]] != 0 {
 		t.Fatalf("the table holds %d distinct records, want 41 each once", len(l.IDs))
 	}
 	// The histogram is observed once the last step is done, just after
@@ -299,10 +300,10 @@ func TestCompactionFileCounts(t *testing.T) {
 				count, sum = h.GetSampleCount(), h.GetSampleSum()
 			}
 		}
-		return count >= 2
+		return count >= 3
 	})
-	if count != 2 || int(sum) != total {
-		t.Fatalf("landfall_committer_committed_partition_files: %d commits, %v files; want 2 commits and the %d files listed", count, sum, total)
+	if count != 3 || int(sum) != total {
+		t.Fatalf("landfall_committer_committed_partition_files: %d commits, %v files; want 3 commits and the %d files listed", count, sum, total)
 	}
 	if merges := counterValue(t, reg, "landfall_committer_merges_total"); merges < 2 {
 		t.Fatalf("landfall_committer_merges_total = %v, want a merge per partition", merges)
