@@ -54,6 +54,7 @@ func cmdQuickstart(args []string, out io.Writer) error {
 	day := fl.Duration("day", 60*time.Second, "real time in which the generator replays one simulated day")
 	partitions := fl.Int("partitions", 4, "Kafka partitions of the topic")
 	withHMS := fl.Bool("metastore", false, "also run an in-process Hive metastore and register partitions in it")
+	compaction := fl.Bool("compaction", false, "merge each partition's small files before its commit (compaction.enabled)")
 	logFormat := fl.String("log-format", "text", "text or json: the format of <dir>/landfall.log")
 	_ = fl.Parse(args)
 
@@ -107,6 +108,9 @@ metrics: {listen: "127.0.0.1:0"}
 		cfgText += fmt.Sprintf("hive: {database: quickstart, table: logs, metastore: {uris: [%q]}}\ncommit: {steps: [metastore, success-file]}\n", hms.URI())
 	} else {
 		cfgText += "hive: {database: quickstart, table: logs}\n"
+	}
+	if *compaction {
+		cfgText += "compaction: {enabled: true}\n"
 	}
 	cfg, err := committer.ParseConfig([]byte(cfgText))
 	if err != nil {
@@ -319,6 +323,13 @@ func summarize(out io.Writer, table string, produced int64) error {
 		}
 	}
 	fmt.Fprintf(out, "\nproduced %d records; %d partitions in %s, %d of them committed (_SUCCESS)\n", produced, len(parts), table, done)
+	if done > 0 {
+		n := 0
+		for d := range success {
+			n += files[d]
+		}
+		fmt.Fprintf(out, "  %d data files in the committed partitions, %.1f a partition (without --compaction, one per checkpoint)\n", n, float64(n)/float64(done))
+	}
 	for _, d := range parts {
 		mark := "open"
 		if success[d] {
