@@ -12,18 +12,19 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // kafkaCheckTimeout bounds CheckKafka: long enough for a TLS handshake and
 // a SASL exchange with a loaded broker, short enough that a bad
-// credential fails the start in seconds.
+// credential fails the start in seconds. A TLS client on a plaintext
+// port gets no answer at all, so that one ends here as "not answering".
 const kafkaCheckTimeout = 15 * time.Second
 
 // CheckKafka makes one request to the brokers with the client's TLS and
 // SASL options (key is the block they came from: kafka, hive.kafka) and
 // fails when the brokers refuse them: a wrong password, an untrusted or
-// misnamed server certificate, a client certificate the broker rejects, a
-// plaintext listener. Run it before taking ownership, so that a bad
+// misnamed server certificate, a client certificate the broker rejects. Run it before taking ownership, so that a bad
 // credential stops the start before anything is written. A broker that
 // doesn't answer is not refusing: that is logged and left to the
 // consumer's own retries, as without security.
@@ -35,7 +36,11 @@ func CheckKafka(ctx context.Context, key string, brokers []string, log *slog.Log
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, kafkaCheckTimeout)
 	defer cancel()
-	err = cl.Ping(ctx)
+	// A metadata request, not Ping: Ping's ApiVersions is answered before
+	// SASL authenticates, so it would pass a wrong password.
+	req := kmsg.NewPtrMetadataRequest()
+	req.Topics = []kmsg.MetadataRequestTopic{}
+	_, err = req.RequestWith(ctx, cl)
 	if err == nil {
 		return nil
 	}
@@ -56,7 +61,6 @@ func classifyKafkaAuth(key string, err error) error {
 		hostname  x509.HostnameError
 		invalid   x509.CertificateInvalidError
 		verify    *tls.CertificateVerificationError
-		record    tls.RecordHeaderError
 		alert     tls.AlertError
 	)
 	switch {
@@ -68,8 +72,6 @@ func classifyKafkaAuth(key string, err error) error {
 		return fmt.Errorf("%s.tls.server_name: the broker's certificate is not for this name (%v); set server_name to a name the certificate carries", key, err)
 	case errors.As(err, &unknownCA), errors.As(err, &verify), errors.As(err, &invalid):
 		return fmt.Errorf("%s.tls.ca_file: the broker's certificate is not trusted (%v); name the CA that signed the brokers' certificates", key, err)
-	case errors.As(err, &record):
-		return fmt.Errorf("%s.tls: the broker does not speak TLS on this port (%v); remove %s.tls or use its SSL/SASL_SSL listener", key, err, key)
 	case errors.As(err, &alert), strings.Contains(err.Error(), "remote error: tls:"):
 		return fmt.Errorf("%s.tls.cert_file: the broker refused the TLS handshake (%v); check the client certificate and that the broker trusts its CA", key, err)
 	}
