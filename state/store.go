@@ -184,6 +184,11 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 	}
 }
 
+// KeyPrefix is the prefix of every key landfall keeps for logid under
+// prefix (checkpoint, body/, owner/, table): an etcd user needs readwrite
+// on exactly this range (etcdctl role grant-permission … --prefix).
+func KeyPrefix(prefix, logid string) string { return path.Join(prefix, logid) + "/" }
+
 // Load returns the last durable checkpoint, or nil if there is none.
 func (s *Store) Load(ctx context.Context) (*Checkpoint, error) {
 	return load(ctx, s.cli, s.keys)
