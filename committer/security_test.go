@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"syscall"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 

@@ -32,11 +32,11 @@ import (
 // RBAC, the certificates both were made with, and the one logid the etcd
 // role allows.
 type secureCluster struct {
-	kafka, etcd, certs, logid       string
-	kafkaUser, kafkaPasswordFile    string
-	etcdPasswordFile, noRoleFile    string
-	caFile, certFile, keyFile       string
-	strangerCA, serverKey, clientCA string
+	kafka, etcd, certs, logid    string
+	kafkaUser, kafkaPasswordFile string
+	etcdPasswordFile, noRoleFile string
+	caFile, certFile, keyFile    string
+	strangerCA, serverKey        string
 }
 
 func secureServices(t *testing.T) secureCluster {

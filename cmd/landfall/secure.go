@@ -112,4 +112,3 @@ func bearer(token security.Secret, h http.Handler) http.Handler {
 		h.ServeHTTP(w, r)
 	})
 }
-
