@@ -17,6 +17,7 @@ import (
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/internal/security"
+	"github.com/landfall/landfall/state"
 )
 
 // etcdClientConfig is the etcd client's configuration: endpoints, etcd.tls
@@ -46,6 +47,9 @@ func etcdClientConfig(cfg *committer.Config, endpoints []string, log *slog.Logge
 // retried for etcd.connect_timeout like a lease request would be, while
 // a refused password fails at once naming the keys to fix.
 func dialEtcd(ctx context.Context, cfg *committer.Config, c clientv3.Config, log *slog.Logger) (*clientv3.Client, error) {
+	if err := state.CheckTLS(ctx, c.Endpoints, c.TLS); err != nil {
+		return nil, fmt.Errorf("etcd.tls.ca_file: %w; name the CA that signed etcd's server certificates (and check that they are for the endpoints' host names)", err)
+	}
 	t0 := time.Now()
 	for attempt := 1; ; attempt++ {
 		cli, err := clientv3.New(c)

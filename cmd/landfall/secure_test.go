@@ -159,3 +159,47 @@ event_time: {field: ts}
 		})
 	}
 }
+
+// TestRunRefusesUntrustedEtcd: an etcd whose certificate the configured
+// CA didn't sign ends run in seconds naming etcd.tls.ca_file — the etcd
+// client alone would only time out after etcd.connect_timeout.
+func TestRunRefusesUntrustedEtcd(t *testing.T) {
+	cluster, _ := services(t)
+	ca, stranger := sectest.NewCA(t, "ca"), sectest.NewCA(t, "stranger")
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", sectest.Server(t, ca.Valid(t, "localhost")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	table := t.TempDir()
+	cfg, err := committer.ParseConfig(fmt.Appendf(nil, `
+logid: untrusted
+kafka: {brokers: [%s], topic: logs}
+etcd: {endpoints: [https://%s], tls: {ca_file: %s}, connect_timeout: 1m}
+warehouse: {uri: "file://%s"}
+event_time: {field: ts}
+`, cluster.ListenAddrs()[0], ln.Addr(), stranger.CertFile, table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	err = run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "etcd.tls.ca_file: state: etcd's certificate is not trusted") {
+		t.Fatalf("run = %v", err)
+	}
+	if took := time.Since(t0); took > 15*time.Second {
+		t.Fatalf("took %v", took)
+	}
+	if ents, _ := os.ReadDir(table); len(ents) > 0 {
+		t.Fatalf("the warehouse was written: %v", ents)
+	}
+}
