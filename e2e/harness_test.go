@@ -219,7 +219,7 @@ late:
 		cfg += "compaction:\n  enabled: true\n  target_size: 1048576\n"
 	}
 	if tc.secure {
-		cfg = strings.Replace(cfg, "\netcd:\n", secureYAML.kafka+"etcd:\n"+secureYAML.etcd, 1)
+		cfg = strings.Replace(cfg, "\netcd:\n", "\n"+secureYAML.kafka+"etcd:\n"+secureYAML.etcd, 1)
 	}
 	if tc.warehouseTimeout > 0 {
 		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)
