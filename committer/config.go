@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/landfall/landfall/hive"
+	"github.com/landfall/landfall/internal/security"
 )
 
 // Config is landfall's service configuration (landfall.yaml). Every key is
@@ -83,6 +84,12 @@ type KafkaConfig struct {
 	// PartitionDiscoveryInterval is how often, at most, checkpoints look
 	// for partitions added to the topic while landfall runs.
 	PartitionDiscoveryInterval time.Duration `yaml:"partition_discovery_interval"`
+	// TLS and SASL secure the connections to the brokers (a SASL_SSL
+	// listener takes both). The secrets are files (or environment
+	// variables), never values in this file; see security.TLS and
+	// security.SASL.
+	TLS  security.TLS  `yaml:"tls"`
+	SASL security.SASL `yaml:"sasl"`
 }
 
 type EtcdConfig struct {
@@ -99,6 +106,15 @@ type EtcdConfig struct {
 	// waiting for another owner waits as long as that one lives, and an
 	// outage after etcd first answered is waited out.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// TLS for https:// endpoints: the CA of etcd's server certificates
+	// and the client certificate etcd's --client-cert-auth asks for.
+	TLS security.TLS `yaml:"tls"`
+	// Username and PasswordFile (or PasswordEnv, an environment variable)
+	// authenticate to an etcd with auth enabled; the user needs the role
+	// docs/OPERATING.md describes (readwrite on <prefix>/<logid>/).
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	PasswordEnv  string `yaml:"password_env"`
 }
 
 type WarehouseConfig struct {
@@ -195,6 +211,14 @@ type MetricsConfig struct {
 	// Listen is the address of the Prometheus /metrics endpoint; empty
 	// disables it.
 	Listen string `yaml:"listen"`
+	// TLS serves the endpoint over https with this certificate and key.
+	TLS security.ServerTLS `yaml:"tls"`
+	// BearerTokenFile (or BearerTokenEnv, an environment variable) holds
+	// a token that /metrics requires as "Authorization: Bearer <token>".
+	// The probes /healthz and /readyz stay open: they say only ok or not,
+	// and a kubelet's probe has no token.
+	BearerTokenFile string `yaml:"bearer_token_file"`
+	BearerTokenEnv  string `yaml:"bearer_token_env"`
 }
 
 // Defaults fills unset keys with safe values.
@@ -313,6 +337,22 @@ func (c *Config) Validate() error {
 	if c.Kafka.PartitionDiscoveryInterval < 10*time.Millisecond {
 		bad("kafka.partition_discovery_interval", "%v: want at least 10ms (e.g. 30s)", c.Kafka.PartitionDiscoveryInterval)
 	}
+	now := time.Now()
+	if _, err := security.Kafka("kafka", c.Kafka.TLS, c.Kafka.SASL, now, nil); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.Etcd.validateAuth(now)...)
+	if _, err := c.Metrics.TLS.Server("metrics.tls", now); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Metrics.BearerTokenFile != "" || c.Metrics.BearerTokenEnv != "" {
+		if _, err := c.Metrics.BearerToken(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Metrics.Listen == "" && (c.Metrics.TLS.On() || c.Metrics.BearerTokenFile != "" || c.Metrics.BearerTokenEnv != "") {
+		bad("metrics.listen", "missing: metrics.tls or metrics.bearer_token_file is set but there is no endpoint; set listen or remove them")
+	}
 	if len(c.Etcd.Endpoints) == 0 {
 		bad("etcd.endpoints", "missing: list etcd client URLs, or [embedded] with etcd.embedded_dir")
 	} else if c.Etcd.Endpoints[0] == "embedded" {
@@ -419,6 +459,46 @@ func (c *Config) Validate() error {
 		bad("late.policy", "%q: want append or sink", c.Late.Policy)
 	}
 	return errors.Join(errs...)
+}
+
+// validateAuth checks etcd's tls block and credentials.
+func (c EtcdConfig) validateAuth(now time.Time) []error {
+	var errs []error
+	if len(c.Endpoints) > 0 && c.Endpoints[0] == "embedded" {
+		if c.TLS.On() || c.Username != "" || c.PasswordFile != "" || c.PasswordEnv != "" {
+			errs = append(errs, errors.New("etcd.endpoints: [embedded] takes no etcd.tls, etcd.username or etcd.password_file; remove them or list a real cluster"))
+		}
+		return errs
+	}
+	if _, err := c.TLS.Client("etcd.tls", now, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TLS.On() {
+		for i, e := range c.Endpoints {
+			if strings.HasPrefix(e, "http://") {
+				errs = append(errs, fmt.Errorf("etcd.endpoints[%d]: %q with etcd.tls: use https://", i, e))
+			}
+		}
+	}
+	switch {
+	case c.Username != "":
+		if _, err := c.Password(); err != nil {
+			errs = append(errs, err)
+		}
+	case c.PasswordFile != "" || c.PasswordEnv != "":
+		errs = append(errs, errors.New("etcd.username: missing: etcd.password_file is set; name the etcd user"))
+	}
+	return errs
+}
+
+// Password reads etcd's password (etcd.password_file or etcd.password_env).
+func (c EtcdConfig) Password() (security.Secret, error) {
+	return security.ReadSecret("etcd.password_file", c.PasswordFile, "etcd.password_env", c.PasswordEnv)
+}
+
+// BearerToken reads the token /metrics requires.
+func (c MetricsConfig) BearerToken() (security.Secret, error) {
+	return security.ReadSecret("metrics.bearer_token_file", c.BearerTokenFile, "metrics.bearer_token_env", c.BearerTokenEnv)
 }
 
 // LoadConfig reads a YAML file; unknown keys are errors so that a typo never

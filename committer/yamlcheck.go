@@ -123,6 +123,11 @@ func checkNode(n *yaml.Node, t reflect.Type, key string) []error {
 	if n.Kind != yaml.ScalarNode {
 		return []error{fmt.Errorf("%s: want %s, found %s", name, want(t), describe(n))}
 	}
+	// yaml.v3 also reads yes, on, y as true (YAML 1.1); a switch like
+	// insecure_skip_verify must be turned on by exactly "true".
+	if t.Kind() == reflect.Bool && n.Value != "true" && n.Value != "false" {
+		return []error{fmt.Errorf("%s: %s is not true or false; write true or false", name, describe(n))}
+	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		return []error{fmt.Errorf("%s: %s is not %s", name, describe(n), want(t))}
 	}

@@ -54,6 +54,7 @@ type table struct {
 	workdir    string
 	kafka      string
 	etcd       *clientv3.Client
+	kopts      []kgo.Opt // TLS and SASL of the secured Kafka, for every client of the test
 	prod       *kgo.Client
 	hms        *hive.Client // nil without tableConfig.metastore
 	hiveDB     string
@@ -89,6 +90,10 @@ type tableConfig struct {
 	// replicas, if set, places each partition of the topic on these
 	// brokers (node ids), e.g. [[1] [2]] with kafka.sh start-broker2.
 	replicas [][]int32
+	// secure runs against kafka-secure.sh's SASL_SSL broker and
+	// etcd-secure.sh's TLS+RBAC etcd (secure_test.go), as the logid
+	// their role allows.
+	secure bool
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -114,9 +119,16 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 	if err := os.MkdirAll(tb.workdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	etcdCfg := clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}
+	var secureYAML secureYAML
+	if tc.secure {
+		sc := secureServices(t)
+		kafka, etcdURL, tb.kafka, tb.logid = sc.kafka, sc.etcd, sc.kafka, sc.logid
+		tb.kopts, etcdCfg, secureYAML = sc.kafkaOpts(t), sc.etcdConfig(t), sc.yaml()
+	}
 
 	// The topic: auto creation is off on the e2e broker, as in production.
-	adm, err := kgo.NewClient(kgo.SeedBrokers(kafka))
+	adm, err := kgo.NewClient(append(tb.kopts, kgo.SeedBrokers(kafka))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +147,14 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 		t.Fatalf("create topic %s: %v", tb.topic, err)
 	}
 
-	tb.prod, err = kgo.NewClient(kgo.SeedBrokers(kafka), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
-		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordDeliveryTimeout(2*time.Minute))
+	tb.prod, err = kgo.NewClient(append(tb.kopts, kgo.SeedBrokers(kafka), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.RecordDeliveryTimeout(2*time.Minute))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(tb.prod.Close)
-	tb.etcd, err = clientv3.New(clientv3.Config{Endpoints: []string{etcdURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	etcdCfg.Endpoints = []string{etcdURL}
+	tb.etcd, err = clientv3.New(etcdCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,6 +218,9 @@ late:
 	if tc.compaction {
 		cfg += "compaction:\n  enabled: true\n  target_size: 1048576\n"
 	}
+	if tc.secure {
+		cfg = strings.Replace(cfg, "\netcd:\n", "\n"+secureYAML.kafka+"etcd:\n"+secureYAML.etcd, 1)
+	}
 	if tc.warehouseTimeout > 0 {
 		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)
 	}
@@ -245,7 +261,7 @@ func createPlaced(ctx context.Context, cl *kgo.Client, topic string, replicas []
 
 // produceTo is produce into one partition.
 func (tb *table) produceTo(ctx context.Context, partition int32, n int, et time.Time, step time.Duration) (time.Time, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.kafka), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordDeliveryTimeout(time.Minute))
+	cl, err := kgo.NewClient(append(tb.kopts, kgo.SeedBrokers(tb.kafka), kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.RecordDeliveryTimeout(time.Minute))...)
 	if err != nil {
 		return et, err
 	}
@@ -442,7 +458,7 @@ func (tb *table) produceVia(ctx context.Context, cl *kgo.Client, partition int32
 
 // endOffsets are Kafka's log end offsets of the topic.
 func (tb *table) endOffsets() (map[int32]int64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(tb.kafka))
+	cl, err := kgo.NewClient(append(tb.kopts, kgo.SeedBrokers(tb.kafka))...)
 	if err != nil {
 		return nil, err
 	}

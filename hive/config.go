@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/landfall/landfall/internal/security"
 )
 
 // Config is the `hive:` section of landfall's configuration. Zero durations
@@ -67,6 +69,10 @@ type WebhookConfig struct {
 	Timeout time.Duration     `yaml:"timeout"`
 	Headers map[string]string `yaml:"headers"`
 	Retry   RetryConfig       `yaml:"retry"`
+	// TLS is for an https URL: the CA that signs the receiver's
+	// certificate (ca_file) and a client certificate (cert_file,
+	// key_file) for receivers that ask for one.
+	TLS security.TLS `yaml:"tls"`
 }
 
 // KafkaConfig configures the "kafka" commit step: one record per partition
@@ -77,6 +83,10 @@ type KafkaConfig struct {
 	// Timeout bounds one produce including franz-go's own retries
 	// (default 30s).
 	Timeout time.Duration `yaml:"timeout"`
+	// TLS and SASL are the same blocks as kafka.tls and kafka.sasl, for
+	// the notification cluster.
+	TLS  security.TLS  `yaml:"tls"`
+	SASL security.SASL `yaml:"sasl"`
 }
 
 // Step names accepted in hive.commit_steps.
@@ -245,6 +255,14 @@ func (c WebhookConfig) validate(key, stepsKey string) []error {
 			errs = append(errs, fmt.Errorf("%s.headers: %q is set by landfall; remove it", key, h))
 		}
 	}
+	if c.TLS.On() {
+		if u != nil && u.Scheme == "http" {
+			errs = append(errs, fmt.Errorf("%s.tls: set but %s.url is http://; use https:// or remove the tls block", key, key))
+		}
+		if _, err := c.TLS.Client(key+".tls", time.Now(), nil); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return append(errs, c.Retry.validate(key+".retry")...)
 }
 
@@ -258,6 +276,9 @@ func (c KafkaConfig) validate(key, stepsKey string) []error {
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("%s.timeout: %v is negative; use e.g. 30s", key, c.Timeout))
+	}
+	if _, err := security.Kafka(key, c.TLS, c.SASL, time.Now(), nil); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }

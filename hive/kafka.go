@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/landfall/landfall/internal/security"
 )
 
 type kafkaOpt = kgo.Opt
@@ -37,13 +40,17 @@ func NewKafka(cfg KafkaConfig, opts ...Option) (*Kafka, error) {
 	}
 	o := buildOptions(opts)
 	cfg = cfg.withDefaults()
+	sec, err := security.Kafka("hive.kafka", cfg.TLS, cfg.SASL, time.Now(), o.log)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("hive: new kafka step: %w", err))
+	}
 	kopts := append([]kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.DefaultProduceTopic(cfg.Topic),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordDeliveryTimeout(cfg.Timeout),
 		kgo.ProducerLinger(0),
-	}, o.kafkaOpts...)
+	}, append(sec, o.kafkaOpts...)...)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("hive: new kafka step: %w", err))

@@ -56,7 +56,17 @@ func NewWebhook(cfg WebhookConfig, opts ...Option) (*Webhook, error) {
 		}, []string{"result"})),
 	}
 	if w.http == nil {
-		w.http = &http.Client{}
+		tc, err := cfg.TLS.Client("hive.webhook.tls", time.Now(), o.log)
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("hive: new webhook step: %w", err))
+		}
+		c := &http.Client{}
+		if tc != nil {
+			t := http.DefaultTransport.(*http.Transport).Clone()
+			t.TLSClientConfig = tc
+			c.Transport = t
+		}
+		w.http = c
 	}
 	return w, nil
 }

@@ -38,6 +38,23 @@ type Store struct {
 // network. A process waiting for another owner never gets it.
 var ErrUnreachable = errors.New("state: etcd unreachable")
 
+// ErrDenied means etcd answered and refused: the user may not read or
+// write the logid's keys (RBAC), or its credentials are not accepted.
+// Retrying doesn't help; an operator must grant the role (see
+// docs/OPERATING.md) or fix the credentials.
+var ErrDenied = errors.New("state: etcd denied access")
+
+// denied says whether err is etcd refusing this user, as opposed to etcd
+// not answering.
+func denied(err error) bool {
+	switch rpctypes.Error(err) {
+	case rpctypes.ErrPermissionDenied, rpctypes.ErrAuthFailed, rpctypes.ErrUserEmpty,
+		rpctypes.ErrUserNotFound, rpctypes.ErrInvalidAuthToken, rpctypes.ErrInvalidAuthMgmt:
+		return true
+	}
+	return false
+}
+
 type options struct {
 	prefix  string
 	ttl     time.Duration
@@ -91,6 +108,9 @@ func grant(ctx context.Context, cli *clientv3.Client, ttl int, o options, answer
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("state: open session: %w", ctx.Err())
+		}
+		if denied(err) {
+			return nil, fmt.Errorf("%w: grant a lease: %v", ErrDenied, err)
 		}
 		waited := time.Since(t0)
 		if !answered && waited >= o.connect {
@@ -153,6 +173,9 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 			return &Store{cli: cli, session: sess, mutex: m, keys: layout{base}, epoch: m.Header().Revision}, nil
 		}
 		sess.Close()
+		if denied(err) {
+			return nil, fmt.Errorf("%w: acquire ownership of %s (the user needs readwrite on the key range %s/): %v", ErrDenied, logid, base, err)
+		}
 		// A standby may wait for hours; its lease can die meanwhile (etcd
 		// restarted, the process paused). Then it waits again, anew.
 		if ctx.Err() != nil || !errors.Is(err, concurrency.ErrSessionExpired) {
@@ -160,6 +183,11 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		}
 	}
 }
+
+// KeyPrefix is the prefix of every key landfall keeps for logid under
+// prefix (checkpoint, body/, owner/, table): an etcd user needs readwrite
+// on exactly this range (etcdctl role grant-permission … --prefix).
+func KeyPrefix(prefix, logid string) string { return path.Join(prefix, logid) + "/" }
 
 // Load returns the last durable checkpoint, or nil if there is none.
 func (s *Store) Load(ctx context.Context) (*Checkpoint, error) {

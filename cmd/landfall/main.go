@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,9 +29,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/internal/security"
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
@@ -213,18 +215,44 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	current.Store(prometheus.NewRegistry())
 	var hc health // /healthz and /readyz beside /metrics
 	if cfg.Metrics.Listen != "" {
+		stc, err := cfg.Metrics.TLS.Server("metrics.tls", time.Now())
+		if err != nil {
+			return err
+		}
+		g := prometheus.Gatherers{outer, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return current.Load().Gather() })}
+		var metrics http.Handler = promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+		if cfg.Metrics.BearerTokenFile != "" || cfg.Metrics.BearerTokenEnv != "" {
+			token, err := cfg.Metrics.BearerToken()
+			if err != nil {
+				return err
+			}
+			metrics = bearer(token, metrics)
+		}
 		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
 		if err != nil {
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
-		g := prometheus.Gatherers{outer, prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return current.Load().Gather() })}
+		if stc != nil {
+			ln = tls.NewListener(ln, stc)
+		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", metrics)
 		hc.register(mux)
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
-		log.Info("metrics", "listen", ln.Addr().String())
+		log.Info("metrics", "listen", ln.Addr().String(), "tls", stc != nil)
+	}
+
+	// Kafka's TLS and SASL, checked against the brokers before anything
+	// else: a refused credential must stop the start before the warehouse
+	// or etcd is touched.
+	kopts, err := security.Kafka("kafka", cfg.Kafka.TLS, cfg.Kafka.SASL, time.Now(), log)
+	if err != nil {
+		return err
+	}
+	if err := checkKafka(ctx, cfg, kopts, log); err != nil {
+		return err
 	}
 
 	endpoints := cfg.Etcd.Endpoints
@@ -247,7 +275,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		current.Store(reg)
 		t0 := time.Now()
 		var attempt *committer.Pipeline
-		err := runOnce(ctx, cfg, endpoints, &format, reg, log, func(p *committer.Pipeline) {
+		err := runOnce(ctx, cfg, endpoints, kopts, &format, reg, log, func(p *committer.Pipeline) {
 			attempt = p
 			hc.started(p)
 			if started != nil {
@@ -318,10 +346,14 @@ var openWarehouse = fsys.Open
 // runOnce is one attempt of run: clients, ownership, recovery and the
 // pipeline, all closed again when it returns. It makes *format on the first
 // attempt, once the table has had its say on the schema.
-func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.Etcd.DialTimeout, Logger: nopZap()})
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
+	ecfg, err := etcdClientConfig(cfg, endpoints, log)
 	if err != nil {
-		return fmt.Errorf("etcd: %w", err)
+		return err
+	}
+	cli, err := dialEtcd(ctx, cfg, ecfg, log)
+	if err != nil {
+		return err
 	}
 	defer cli.Close()
 
@@ -349,12 +381,15 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, for
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, state.ErrDenied) {
+			return explainDenied(cfg, err)
+		}
 		return err
 	}
 	defer store.Close()
 	log.Info("owner", "logid", cfg.LogID)
 
-	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: *format, Steps: steps, Registerer: reg, Logger: log,
+	p, err := committer.New(*cfg, committer.Options{FS: wfs, Store: store, Format: *format, Steps: steps, Registerer: reg, Logger: log, KafkaOpts: kopts,
 		Failpoint: pauseAt(os.Getenv("LANDFALL_TEST_PAUSE_AT"), log)})
 	if err != nil {
 		return err

@@ -4,6 +4,8 @@
 //	probe kafka 127.0.0.1:19092      metadata names a broker and a controller
 //	probe hdfs 127.0.0.1:19000       a file is written to a DataNode, read back, removed
 //	probe etcd http://127.0.0.1:12379 a key is put and read back
+//	probe kafka-sasl 127.0.0.1:19392 metadata over SASL_SSL (SCRAM-SHA-512), with
+//	                                 LANDFALL_PROBE_CA, _USER and _PASSWORD_FILE
 package main
 
 import (
@@ -18,11 +20,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/landfall/landfall/internal/security"
 )
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: probe kafka|hdfs|etcd ADDRESS")
+		fmt.Fprintln(os.Stderr, "usage: probe kafka|kafka-sasl|hdfs|etcd ADDRESS")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -31,6 +35,14 @@ func main() {
 	switch os.Args[1] {
 	case "kafka":
 		err = probeKafka(ctx, os.Args[2])
+	case "kafka-sasl":
+		var opts []kgo.Opt
+		opts, err = security.Kafka("probe", security.TLS{CAFile: os.Getenv("LANDFALL_PROBE_CA")},
+			security.SASL{Mechanism: security.MechScram512, Username: os.Getenv("LANDFALL_PROBE_USER"), PasswordFile: os.Getenv("LANDFALL_PROBE_PASSWORD_FILE")},
+			time.Now(), nil)
+		if err == nil {
+			err = probeKafka(ctx, os.Args[2], opts...)
+		}
 	case "hdfs":
 		err = probeHDFS(os.Args[2])
 	case "etcd":
@@ -44,8 +56,8 @@ func main() {
 	}
 }
 
-func probeKafka(ctx context.Context, addr string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+func probeKafka(ctx context.Context, addr string, opts ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
 	if err != nil {
 		return fmt.Errorf("new client: %w", err)
 	}

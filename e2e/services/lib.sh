@@ -223,3 +223,41 @@ service_main() {
 		;;
 	esac
 }
+
+# need_openssl: installs Debian's openssl when it is missing (the secured
+# services make their certificates with it at start).
+need_openssl() {
+	command -v openssl >/dev/null && return 0
+	log "installing openssl from Debian"
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null || die "apt-get install openssl"
+}
+
+# make_test_certs DIR: once per run, a CA (ca.pem) that signs a server
+# certificate for localhost and 127.0.0.1 (server.pem, server-key.pem) and
+# a client certificate (client.pem, client-key.pem, CN landfall), plus a
+# second CA that signed none of them (stranger-ca.pem), for the tests that
+# must not trust the servers. RSA 2048, PKCS#8 keys, valid for 2 days.
+make_test_certs() {
+	local dir=$1
+	[[ -f $dir/.complete ]] && return 0
+	need_openssl
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		umask 077
+		for ca in ca stranger-ca; do
+			openssl req -x509 -newkey rsa:2048 -nodes -keyout "$ca-key.pem" -out "$ca.pem" -days 2 \
+				-subj "/CN=landfall e2e $ca" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		done
+		for who in server:localhost client:landfall; do
+			local name=${who%%:*} cn=${who#*:}
+			openssl req -newkey rsa:2048 -nodes -keyout "$name-key.pem" -out "$name.csr" -subj "/CN=$cn"
+			printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n' >"$name.ext"
+			openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile "$name.ext" -out "$name.pem"
+		done
+		chmod 644 ./*.pem
+	) >"$dir/openssl.log" 2>&1 || { log_tail "$dir/openssl.log"; die "openssl could not make the test certificates"; }
+	touch "$dir/.complete"
+}
