@@ -48,6 +48,9 @@ func newFormat(c committer.FormatConfig) (writer.Format, error) {
 		if c.MemoryBudget > 0 {
 			opts = append(opts, lzo.WithMemoryBudget(c.MemoryBudget))
 		}
+		if c.LzoInputFormat == committer.LzoText {
+			opts = append(opts, lzo.WithoutIndex())
+		}
 		f, err := lzo.NewFormat(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("format: %w", err)
