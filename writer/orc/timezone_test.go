@@ -95,3 +95,41 @@ func javaTimestamps(t *testing.T, tz, path string) []string {
 	}
 	return ts
 }
+
+// FuzzTimestampZone: parseTimestamp never panics, and the wall clock an
+// instant is stored as is the one Go's time package gives for the zone,
+// whatever instant the converter's cached zone period was last filled by
+// (DST zones included).
+func FuzzTimestampZone(f *testing.F) {
+	f.Add([]byte("2025-12-02T02:30:00.250Z"), int64(1764640800), int64(0))
+	f.Add([]byte("2024-03-10T06:59:59-05:00"), int64(1710053999), int64(1710054000))
+	f.Add([]byte("1986-05-04 02:00:00"), int64(515520000), int64(-1))
+	f.Add([]byte("2024-11-03T01:30:00+00:00"), int64(-62135596800), int64(253402300799))
+	zones := []string{"Asia/Shanghai", "America/New_York", "Australia/Lord_Howe"}
+	locs := make([]*time.Location, len(zones))
+	for i, z := range zones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			f.Fatal(err)
+		}
+		locs[i] = loc
+	}
+	f.Fuzz(func(t *testing.T, text []byte, a, b int64) {
+		secs, _, instant, ok := parseTimestamp(text)
+		for _, loc := range locs {
+			cv := converter{zone: loc}
+			for _, s := range []int64{a, b, secs, a} {
+				if s < -1<<40 || s > 1<<40 {
+					continue
+				}
+				if !ok && s == secs {
+					continue
+				}
+				_, off := time.Unix(s, 0).In(loc).Zone()
+				if got := cv.wallClock(s); got != s+int64(off) {
+					t.Fatalf("%s: wall clock of %d = %d, want %d (instant %v)", loc, s, got, s+int64(off), instant)
+				}
+			}
+		}
+	})
+}
