@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"strings"
@@ -273,23 +274,102 @@ func (p *Pipeline) waitCommits(ctx context.Context, d time.Duration) {
 
 // SuccessFile is the commit step that writes the partition's _SUCCESS
 // marker, creating the directory of an empty partition.
+//
+// The marker is written anew by every commit of the partition, the
+// re-commits of late data under late.policy: append included: its body is
+// the commit (SuccessMarker, one JSON object), so both its content and its
+// modification time change, and a scheduler that triggers on either sees
+// every re-commit. It is replaced by writing a hidden file, removing the
+// old marker and renaming the new one into place (the warehouse never
+// renames over a file): a lister can find no marker for that moment, never
+// a partial one, and a crash in between leaves the step undone, so the
+// commit queue runs it again. Running it again for the commit the marker
+// already holds, or an older one, changes nothing.
 type SuccessFile struct{ FS fsys.FS }
+
+// SuccessMarker is the body of _SUCCESS: which commit of the partition it
+// marks. Markers written before it existed, and by Hadoop jobs, are empty.
+type SuccessMarker struct {
+	Partition   string    `json:"partition"`
+	CommitKey   string    `json:"commit_key"`
+	CommitSeq   int64     `json:"commit_seq"`
+	Update      bool      `json:"update"`
+	NumFiles    int64     `json:"num_files"`
+	NumRows     int64     `json:"num_rows"` // -1: unknown
+	TotalSize   int64     `json:"total_size"`
+	Watermark   time.Time `json:"watermark"`
+	CommittedAt time.Time `json:"committed_at"`
+}
 
 func (s SuccessFile) Name() string { return "success-file" }
 
 func (s SuccessFile) Commit(_ context.Context, p hive.Partition) error {
-	f, err := s.FS.Create(path.Join(p.Path, "_SUCCESS"))
-	if errors.Is(err, fs.ErrExist) {
-		return nil
-	}
+	name := path.Join(p.Path, "_SUCCESS")
+	old, exists, err := s.read(name)
 	if err != nil {
+		return err
+	}
+	if exists && old.CommitKey != "" && (old.CommitKey == p.Key || (p.Seq > 0 && old.CommitSeq > p.Seq)) {
+		return nil // this commit's marker, or a newer commit's
+	}
+	body, err := json.Marshal(SuccessMarker{Partition: p.Path, CommitKey: p.Key, CommitSeq: p.Seq, Update: p.Update,
+		NumFiles: p.NumFiles, NumRows: p.NumRows, TotalSize: p.TotalSize, Watermark: p.Watermark.UTC(), CommittedAt: p.CommitTime.UTC()})
+	if err != nil {
+		return fmt.Errorf("write _SUCCESS: %w", err)
+	}
+	body = append(body, '\n')
+	// Hidden from Hive and listers ("."), and one per commit so that a
+	// retry after a crash finds only its own leftover.
+	tmp := path.Join(p.Path, fmt.Sprintf(".landfall-success-%d.tmp", p.Seq))
+	if err := s.FS.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("write _SUCCESS: remove leftover %s: %w", tmp, err)
+	}
+	f, err := s.FS.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("write _SUCCESS: %w", err)
+	}
+	if _, err := f.Write(body); err != nil {
+		f.Close()
 		return fmt.Errorf("write _SUCCESS: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("sync _SUCCESS: %w", err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close _SUCCESS: %w", err)
+	}
+	if exists {
+		if err := s.FS.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("replace _SUCCESS: %w", err)
+		}
+	}
+	if err := s.FS.Rename(tmp, name); err != nil {
+		return fmt.Errorf("replace _SUCCESS: %w", err)
+	}
+	return nil
+}
+
+// read returns the marker at name, whether there is one, and a zero marker
+// for an empty or foreign one.
+func (s SuccessFile) read(name string) (SuccessMarker, bool, error) {
+	var m SuccessMarker
+	r, err := s.FS.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("read _SUCCESS: %w", err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return m, true, fmt.Errorf("read _SUCCESS: %w", err)
+	}
+	if json.Unmarshal(b, &m) != nil {
+		m = SuccessMarker{}
+	}
+	return m, true, nil
 }
 
 type invalidRecord struct {

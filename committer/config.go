@@ -129,6 +129,12 @@ type WarehouseConfig struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
+// The values of format.lzo_input_format.
+const (
+	LzoHadoopLzo = "hadoop-lzo"
+	LzoText      = "text"
+)
+
 type FormatConfig struct {
 	// Name is text, lzo or orc.
 	Name string `yaml:"name"`
@@ -140,8 +146,15 @@ type FormatConfig struct {
 	// Schema of the orc format, as a Hive type string struct<…>.
 	Schema string `yaml:"schema"`
 	// BlockSize is the lzo block size or the orc compression block size
-	// (0 = the format's default: 256 KiB).
+	// (0 = the format's default: 64 KiB for lzo, what Hadoop's lzo codecs
+	// read with their default buffer; 256 KiB for orc).
 	BlockSize int `yaml:"block_size"`
+	// LzoInputFormat is what the lzo table is read with: "hadoop-lzo"
+	// (default; DeprecatedLzoTextInputFormat, which splits files at their
+	// .lzo.index) or "text" (plain TextInputFormat with an LzopCodec, what
+	// Spark and Trino can read out of the box: no .lzo.index is written,
+	// since that reader would read it as rows).
+	LzoInputFormat string `yaml:"lzo_input_format"`
 	// StripeSize of orc files (0 = 64 MiB).
 	StripeSize int `yaml:"stripe_size"`
 	// MemoryBudget bounds the bytes all open part files of the process
@@ -258,6 +271,7 @@ func (c *Config) Defaults() {
 		def(&c.Format.Compression, "zstd")
 	case "lzo":
 		def(&c.Format.Compression, "lzo")
+		def(&c.Format.LzoInputFormat, LzoHadoopLzo)
 	default:
 		def(&c.Format.Compression, "none")
 	}
@@ -388,6 +402,9 @@ func (c *Config) Validate() error {
 	case "lzo":
 		if c.Format.Compression != "lzo" {
 			bad("format.compression", "%q: the lzo format is always lzo-compressed; leave it out", c.Format.Compression)
+		}
+		if c.Format.LzoInputFormat != LzoHadoopLzo && c.Format.LzoInputFormat != LzoText {
+			bad("format.lzo_input_format", "%q: want hadoop-lzo (DeprecatedLzoTextInputFormat, with .lzo.index) or text (TextInputFormat, no index; Spark and Trino read it as is)", c.Format.LzoInputFormat)
 		}
 	case "orc":
 		if c.Format.Schema == "" && len(c.Hive.Metastore.URIs) == 0 {

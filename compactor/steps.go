@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/landfall/landfall/index"
@@ -98,6 +99,10 @@ func Write(ctx context.Context, wh fsys.FS, g Group, final string, opts ...Optio
 		return Result{}, errors.Join(fmt.Errorf("compactor: write merge %s: %w: the files hold %d rows, the plan %d", final, ErrBadSource, res.Rows, g.Rows),
 			Abort(wh, final, g.Files[0].Sidecars))
 	}
+	// A merged file gets only the sidecars its sources have: an lzo table
+	// read with plain TextInputFormat has no .lzo.index, and one would be
+	// read as rows there.
+	res.Sidecars = slices.DeleteFunc(res.Sidecars, func(sc Sidecar) bool { return !slices.Contains(g.Files[0].Sidecars, sc.Suffix) })
 	for _, sc := range res.Sidecars {
 		if err := writeSynced(wh, hidden+sc.Suffix, sc.Data); err != nil {
 			return Result{}, errors.Join(fmt.Errorf("compactor: write merge %s: %w", final, err), Abort(wh, final, g.Files[0].Sidecars))

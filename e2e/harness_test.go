@@ -59,6 +59,7 @@ type table struct {
 	hms        *hive.Client // nil without tableConfig.metastore
 	hiveDB     string
 	format     string
+	lzoIndex   bool // lzo files have their .lzo.index (format.lzo_input_format: hadoop-lzo)
 
 	mu       sync.Mutex
 	gen      *loggen.Generator
@@ -94,6 +95,13 @@ type tableConfig struct {
 	// etcd-secure.sh's TLS+RBAC etcd (secure_test.go), as the logid
 	// their role allows.
 	secure bool
+	// timezone, if set, is event_time.timezone (default UTC; hourDir
+	// assumes UTC).
+	timezone string
+	// formatExtra is added to the format section, e.g. an orc schema,
+	// bloom_filter_columns or lzo_input_format (replacing the default
+	// schema when it sets one).
+	formatExtra string
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -177,6 +185,16 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 		tc.format = "text"
 	}
 	tb.format = tc.format
+	tb.lzoIndex = tc.format == "lzo" && !strings.Contains(tc.formatExtra, "lzo_input_format: text")
+	formatSection := formatYAML(tc.format)
+	if strings.Contains(tc.formatExtra, "schema:") {
+		formatSection = "  name: " + tc.format + "\n"
+	}
+	formatSection += tc.formatExtra
+	eventTimeExtra := ""
+	if tc.timezone != "" {
+		eventTimeExtra = "  timezone: " + tc.timezone + "\n"
+	}
 	hiveYAML, steps := "", "[success-file]"
 	if tc.metastore {
 		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format, !tc.ddl), "[metastore, success-file]"
@@ -204,7 +222,7 @@ format:
   field: ts
   format: epoch_ms
   max_future: 87600h
-checkpoint:
+%scheckpoint:
   interval: %s
 watermark:
   out_of_orderness: %s
@@ -213,7 +231,7 @@ commit:
   steps: %s
 late:
   policy: append
-%s`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatYAML(tc.format),
+%s`, tb.logid, kafka, tb.topic, etcdURL, tc.leaseTTL, "hdfs://"+hdfsAddr+tb.root, formatSection, eventTimeExtra,
 		tc.checkpoint, tc.outOfOrderness, tc.idle, steps, hiveYAML)
 	if tc.compaction {
 		cfg += "compaction:\n  enabled: true\n  target_size: 1048576\n"
@@ -365,7 +383,11 @@ func (tb *table) createFromDDL() {
 		t.Errorf("metastore location %s is not the DDL's", ht.Sd.Location)
 	}
 	stored := map[string]string{"orc": "STORED AS ORC", "text": "STORED AS TEXTFILE", "lzo": "LzoTextInputFormat"}
-	if !strings.Contains(ddl, stored[tb.format]) || !strings.Contains(strings.ToLower(ht.Sd.InputFormat), tb.format[:3]) {
+	inputFormat := tb.format[:3]
+	if tb.format == "lzo" && !tb.lzoIndex {
+		stored["lzo"], inputFormat = "INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'", "text"
+	}
+	if !strings.Contains(ddl, stored[tb.format]) || !strings.Contains(strings.ToLower(ht.Sd.InputFormat), inputFormat) {
 		t.Errorf("format %s: DDL lacks %q or metastore input format is %s", tb.format, stored[tb.format], ht.Sd.InputFormat)
 	}
 	if ht.TableType != "EXTERNAL_TABLE" || !strings.Contains(ddl, "CREATE EXTERNAL TABLE") {
@@ -700,7 +722,7 @@ func (tb *table) read(dir string, independent bool) (landed, error) {
 		case strings.HasSuffix(name, ".index"):
 			return nil
 		}
-		if strings.HasSuffix(name, ".lzo") {
+		if strings.HasSuffix(name, ".lzo") && tb.lzoIndex {
 			if _, err := tb.fs.Stat(rel + ".index"); err != nil {
 				l.noIndex = append(l.noIndex, rel)
 			}

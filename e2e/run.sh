@@ -60,6 +60,9 @@ go build -o bin/landfall ./cmd/landfall
 
 # Real Hive, to run the DDL landfall prints (fetched once, then cached).
 bash e2e/hiveql/run.sh --fetch
+# Spark (pyspark from PyPI, into .cache/pyspark-venv), which reads the
+# tables through the metastore in spark_test.go.
+bash e2e/deps/e2e-pyspark.sh
 
 for s in "${SERVICES[@]}"; do
 	t0=$SECONDS

@@ -17,10 +17,17 @@ type TableSpec struct {
 	PartitionKeys []Column
 	// Location is the table root, e.g. hdfs://nn/warehouse/logs/clicks.
 	Location string
-	// Format is "orc" (ORC with zstd), "lzo" (text with hadoop-lzo's input
-	// format) or "text".
-	Format  string
-	Comment string
+	// Format is "orc" (ORC with zstd), "lzo" (lzop text) or "text".
+	Format string
+	// LzoAsText reads an lzo table with plain TextInputFormat, which
+	// decompresses .lzo files with whatever LzopCodec the reader has in
+	// io.compression.codecs (Spark and Trino ship aircompressor's) and
+	// never splits them, instead of hadoop-lzo's DeprecatedLzoTextInputFormat
+	// (GPL, not on Maven Central, so missing from most Spark installs),
+	// which splits at the .lzo.index. Such a table must hold no .lzo.index
+	// (format.lzo_input_format: text): TextInputFormat reads it as rows.
+	LzoAsText bool
+	Comment   string
 	// SerDe optionally replaces LazySimpleSerDe for text and lzo tables,
 	// e.g. org.apache.hive.hcatalog.data.JsonSerDe for JSON records, with
 	// its SERDEPROPERTIES. ORC tables always use OrcSerde.
@@ -91,7 +98,7 @@ func DDL(spec TableSpec) (string, error) {
 	case FormatORC:
 		b.WriteString("STORED AS ORC\n")
 	case FormatLZO:
-		fmt.Fprintf(&b, "STORED AS INPUTFORMAT '%s'\n  OUTPUTFORMAT '%s'\n", LzoInputFormat, TextOutputFormat)
+		fmt.Fprintf(&b, "STORED AS INPUTFORMAT '%s'\n  OUTPUTFORMAT '%s'\n", spec.lzoInputFormat(), TextOutputFormat)
 	case FormatText:
 		b.WriteString("STORED AS TEXTFILE\n")
 	}
@@ -103,6 +110,13 @@ func DDL(spec TableSpec) (string, error) {
 	}
 	b.WriteString(";\n")
 	return b.String(), nil
+}
+
+func (s TableSpec) lzoInputFormat() string {
+	if s.LzoAsText {
+		return TextInputFormat
+	}
+	return LzoInputFormat
 }
 
 func writeProps(b *strings.Builder, props map[string]string) {
@@ -169,7 +183,7 @@ func (s TableSpec) HiveTable() (*hms.Table, error) {
 	case FormatORC:
 		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = OrcInputFormat, OrcOutputFormat, OrcSerDe
 	case FormatLZO:
-		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = LzoInputFormat, TextOutputFormat, LazySimpleSerDe
+		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = s.lzoInputFormat(), TextOutputFormat, LazySimpleSerDe
 	case FormatText:
 		sd.InputFormat, sd.OutputFormat, sd.SerdeInfo.SerializationLib = TextInputFormat, TextOutputFormat, LazySimpleSerDe
 	}

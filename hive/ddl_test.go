@@ -80,3 +80,49 @@ func TestDDLRejectsBadSpec(t *testing.T) {
 		t.Error("unexpected sentinel")
 	}
 }
+
+// TestDDLLzoAsText: an lzo table for readers without hadoop-lzo is plain
+// TextInputFormat, in the statement and in the metastore object, and Check
+// accepts it only for a config that writes no .lzo.index.
+func TestDDLLzoAsText(t *testing.T) {
+	spec := clicksSpec(hive.FormatLZO)
+	spec.LzoAsText = true
+	got, err := hive.DDL(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n" +
+		"  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n"
+	if !strings.Contains(got, want) || strings.Contains(got, "Lzo") {
+		t.Errorf("DDL =\n%s\nwant plain TextInputFormat:\n%s", got, want)
+	}
+	ht, err := spec.HiveTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ht.Sd.InputFormat != hive.TextInputFormat {
+		t.Errorf("HiveTable input format = %s, want %s", ht.Sd.InputFormat, hive.TextInputFormat)
+	}
+	textTable := &hive.Table{Database: "logs", Name: "clicks", Location: spec.Location, InputFormat: hive.TextInputFormat,
+		SerDe: hive.LazySimpleSerDe, Columns: spec.Columns}
+	lzoTable := *textTable
+	lzoTable.InputFormat = hive.LzoInputFormat
+	if err := hive.Check(textTable, hive.Expect{Format: hive.FormatLZO, LzoAsText: true}); err != nil {
+		t.Errorf("Check(TextInputFormat table, lzo as text) = %v, want nil", err)
+	}
+	if err := hive.Check(&lzoTable, hive.Expect{Format: hive.FormatLZO}); err != nil {
+		t.Errorf("Check(hadoop-lzo table, lzo) = %v, want nil", err)
+	}
+	for name, c := range map[string]struct {
+		tbl  *hive.Table
+		want hive.Expect
+	}{
+		"text table, config writes the index":  {textTable, hive.Expect{Format: hive.FormatLZO}},
+		"hadoop-lzo table, config writes none": {&lzoTable, hive.Expect{Format: hive.FormatLZO, LzoAsText: true}},
+	} {
+		var me *hive.MismatchError
+		if err := hive.Check(c.tbl, c.want); !errors.As(err, &me) || me.Key != "format.lzo_input_format" {
+			t.Errorf("%s: Check = %v, want a mismatch of format.lzo_input_format", name, err)
+		}
+	}
+}

@@ -151,6 +151,9 @@ type Expect struct {
 	// PartitionKeys are the keys the configured partition pattern produces,
 	// in path order, e.g. [log_date log_hour].
 	PartitionKeys []string
+	// LzoAsText accepts, for Format "lzo", a plain TextInputFormat table
+	// (format.lzo_input_format: text) instead of an LZO input format.
+	LzoAsText bool
 	// FormatKey and PartitionKey name the config keys in messages
 	// (default "format" and "partition.pattern").
 	FormatKey       string
@@ -208,6 +211,17 @@ func Check(t *Table, want Expect) error {
 	if err != nil {
 		add(fkey, fmt.Sprintf("has input format %q and serde %q, which landfall cannot write", t.InputFormat, t.SerDe),
 			"use an ORC, LZO text or text table")
+	} else if want.Format == FormatLZO && want.LzoAsText && got != FormatLZO {
+		if got != FormatText {
+			add(fkey, fmt.Sprintf("is %s (input format %s) but the config says lzo read with TextInputFormat", strings.ToUpper(got), t.InputFormat),
+				fmt.Sprintf("set %s: %s, or remove it to follow the table", fkey, got))
+		}
+	} else if want.Format == FormatLZO && want.LzoAsText {
+		add("format.lzo_input_format", fmt.Sprintf("reads lzo with %s, which wants a .lzo.index beside every file, but the config says text (no index)", t.InputFormat),
+			"set format.lzo_input_format: hadoop-lzo, or create the table with TextInputFormat (landfall hive ddl)")
+	} else if want.Format == FormatLZO && got == FormatText {
+		add("format.lzo_input_format", fmt.Sprintf("reads with %s, which would read every .lzo.index as rows", t.InputFormat),
+			"set format.lzo_input_format: text (no index is written), or create the table with hadoop-lzo's input format")
 	} else if want.Format != "" && want.Format != got {
 		add(fkey, fmt.Sprintf("is %s (input format %s) but the config says %q", strings.ToUpper(got), t.InputFormat, want.Format),
 			fmt.Sprintf("set %s: %s, or remove it to follow the table", fkey, got))

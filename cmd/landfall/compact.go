@@ -92,7 +92,7 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer closeHive()
-	format, err := newFormat(cfg.Format)
+	format, err := newFormat(cfg.Format, cfg.EventTime.Timezone)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/writer"
@@ -25,7 +26,11 @@ import (
 // budget. text+zstd reserves up to 4 shared encoders of 3.75 MiB out of
 // the budget and needs at least 8 MiB. At 256 MiB every file runs at full
 // speed with up to 1,000 text, 500 lzo or 240 zstd files open.
-func newFormat(c committer.FormatConfig) (writer.Format, error) {
+//
+// ORC timestamp columns hold the wall clock in the partition time zone
+// (event_time.timezone), so that a row's ts and its partition's digits
+// agree for every reader (orc.WithTimeZone says why this encoding).
+func newFormat(c committer.FormatConfig, timezone string) (writer.Format, error) {
 	switch c.Name {
 	case "text":
 		var opts []writer.TextOption
@@ -48,6 +53,9 @@ func newFormat(c committer.FormatConfig) (writer.Format, error) {
 		if c.MemoryBudget > 0 {
 			opts = append(opts, lzo.WithMemoryBudget(c.MemoryBudget))
 		}
+		if c.LzoInputFormat == committer.LzoText {
+			opts = append(opts, lzo.WithoutIndex())
+		}
 		f, err := lzo.NewFormat(opts...)
 		if err != nil {
 			return nil, fmt.Errorf("format: %w", err)
@@ -59,7 +67,11 @@ func newFormat(c committer.FormatConfig) (writer.Format, error) {
 			return nil, fmt.Errorf("format.schema: %w", err)
 		}
 		kind := map[string]spec.CompressionKind{"zstd": spec.CompressionZstd, "zlib": spec.CompressionZlib, "none": spec.CompressionNone}[c.Compression]
-		opts := []orc.Option{orc.WithCompression(kind, c.Level)}
+		loc, err := time.LoadLocation(timezone)
+		if err != nil {
+			return nil, fmt.Errorf("event_time.timezone: %w", err)
+		}
+		opts := []orc.Option{orc.WithCompression(kind, c.Level), orc.WithTimeZone(loc)}
 		if c.BlockSize > 0 {
 			opts = append(opts, orc.WithBlockSize(c.BlockSize))
 		}

@@ -148,7 +148,8 @@ func matchTable(t *hive.Table, cfg *committer.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := hive.Check(t, hive.Expect{Format: cfg.Format.Name, PartitionKeys: keys, FormatKey: "format.name", PartitionKeyKey: "partition.pattern"}); err != nil {
+	if err := hive.Check(t, hive.Expect{Format: cfg.Format.Name, LzoAsText: cfg.Format.LzoInputFormat == committer.LzoText,
+		PartitionKeys: keys, FormatKey: "format.name", PartitionKeyKey: "partition.pattern"}); err != nil {
 		return fmt.Errorf("hive table %s.%s does not match the config:\n%w", cfg.Hive.Database, cfg.Hive.Table, err)
 	}
 	return nil
@@ -245,7 +246,8 @@ func ensureTable(ctx context.Context, client *hive.Client, cfg *committer.Config
 // string partition columns, the warehouse URI as location.
 func tableSpec(cfg *committer.Config) (hive.TableSpec, error) {
 	spec := hive.TableSpec{Database: cfg.Hive.Database, Table: cfg.Hive.Table, Location: cfg.Warehouse.URI, Format: cfg.Format.Name,
-		Comment: "landed by landfall from Kafka topic " + cfg.Kafka.Topic}
+		LzoAsText: cfg.Format.Name == "lzo" && cfg.Format.LzoInputFormat == committer.LzoText,
+		Comment:   "landed by landfall from Kafka topic " + cfg.Kafka.Topic}
 	if cfg.Format.Schema == "" {
 		spec.Columns = []hive.Column{{Name: "line", Type: "string"}}
 	} else {
@@ -270,10 +272,33 @@ func tableSpec(cfg *committer.Config) (hive.TableSpec, error) {
 	return spec, nil
 }
 
+// tableDDL is the statement for the config's table. For an lzo table read
+// with hadoop-lzo it adds, as comments, the way to a table Spark and Trino
+// read without it.
 func tableDDL(cfg *committer.Config) (string, error) {
 	spec, err := tableSpec(cfg)
 	if err != nil {
 		return "", err
 	}
-	return hive.DDL(spec)
+	ddl, err := hive.DDL(spec)
+	if err != nil || cfg.Format.Name != "lzo" {
+		return ddl, err
+	}
+	if spec.LzoAsText {
+		return ddl + lzoTextNote, nil
+	}
+	return ddl + lzoHadoopNote, nil
 }
+
+const lzoHadoopNote = `-- This table reads with hadoop-lzo's DeprecatedLzoTextInputFormat, which Hive,
+-- Spark and Trino need on their classpath (it is GPL and not on Maven Central).
+-- For a table Spark and Trino read as they ship (plain TextInputFormat with
+-- aircompressor's io.airlift.compress.lzo.LzopCodec in io.compression.codecs),
+-- set format.lzo_input_format: text before the first file (no .lzo.index is
+-- written: TextInputFormat would read it as rows) and run landfall hive ddl again.
+`
+
+const lzoTextNote = `-- Plain TextInputFormat: every reader needs an LzopCodec in io.compression.codecs,
+-- e.g. Spark: --conf spark.hadoop.io.compression.codecs=io.airlift.compress.lzo.LzopCodec
+-- (aircompressor, which Spark ships). Files are not split; no .lzo.index is written.
+`

@@ -369,7 +369,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kop
 	}
 	defer closeHive()
 	if *format == nil {
-		if *format, err = newFormat(cfg.Format); err != nil {
+		if *format, err = newFormat(cfg.Format, cfg.EventTime.Timezone); err != nil {
 			return err
 		}
 	}

@@ -118,7 +118,10 @@ func (e *encoder) Discard() {
 	e.acct.Close()
 }
 
-// Sidecars returns the .lzo.index.
+// Sidecars returns the .lzo.index, or nothing under WithoutIndex.
 func (e *encoder) Sidecars() []writer.Sidecar {
+	if e.w.cfg.noIndex {
+		return nil
+	}
 	return []writer.Sidecar{{Suffix: IndexSuffix, Data: e.w.Index()}}
 }

@@ -189,3 +189,29 @@ func TestWriterErrorsAreSticky(t *testing.T) {
 		t.Fatal("close after a failure succeeded")
 	}
 }
+
+// TestFormatWithoutIndex: a Format for TextInputFormat tables makes no
+// .lzo.index (that reader would read it as rows); the default makes one.
+func TestFormatWithoutIndex(t *testing.T) {
+	for _, c := range []struct {
+		opts []WriterOption
+		want int
+	}{{nil, 1}, {[]WriterOption{WithoutIndex()}, 0}} {
+		f := newTestFormat(t, c.opts...)
+		var out bytes.Buffer
+		enc, err := f.NewEncoder(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Append([]byte(`{"id":"a"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Close(nil); err != nil {
+			t.Fatal(err)
+		}
+		sc := enc.(writer.Sidecars).Sidecars()
+		if len(sc) != c.want || (c.want == 1 && sc[0].Suffix != IndexSuffix) {
+			t.Errorf("options %d: sidecars %+v, want %d .lzo.index", len(c.opts), sc, c.want)
+		}
+	}
+}

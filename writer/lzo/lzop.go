@@ -77,9 +77,20 @@ const (
 	// ("block size too small -- recompile lzop").
 	MaxWriteBlockSize = 256 << 10
 
-	// DefaultBlockSize is lzop's block size: big enough for LZO's 48 KiB
-	// window to find its matches, small enough for fine-grained splits.
-	DefaultBlockSize = 256 << 10
+	// DefaultBlockSize is the largest block every common reader decodes
+	// with its default settings: Hadoop's io.compression.codec.lzo.buffersize
+	// is 65536, and aircompressor's LzopCodec (the one Spark and Trino ship)
+	// sizes its output buffer from it, so a bigger block fails there with
+	// MalformedInputException although lzop and hadoop-lzo (256 KiB buffers)
+	// read it. It costs about 3% more compressed bytes than lzop's own 256 KiB (LZO's
+	// window is 48 KiB either way); see BenchmarkBlockSize. Files written
+	// with bigger blocks stay readable here and by lzop.
+	DefaultBlockSize = 64 << 10
+
+	// HadoopLzoBufferSize is io.compression.codec.lzo.buffersize's default:
+	// a block larger than it needs that setting raised in every reader
+	// that goes through Hadoop's codec interface.
+	HadoopLzoBufferSize = 64 << 10
 )
 
 // Header is the lzop file header.
@@ -159,6 +170,7 @@ type writerConfig struct {
 	name         string
 	mode         uint32
 	memoryBudget int64 // of a Format's open files; a lone Writer has none
+	noIndex      bool  // a Format's files get no .lzo.index sidecar
 }
 
 func defaultWriterConfig() writerConfig {
@@ -174,8 +186,11 @@ func defaultWriterConfig() writerConfig {
 }
 
 // WithBlockSize sets the uncompressed size of each block, between 1 byte and
-// MaxWriteBlockSize; the default is that maximum, 256 KiB, like lzop's.
-// Smaller blocks split finer and compress worse.
+// MaxWriteBlockSize (256 KiB, lzop's own); the default is DefaultBlockSize,
+// 64 KiB. Blocks above HadoopLzoBufferSize need every Hadoop-codec reader
+// (Spark, Trino, Hive with aircompressor) configured with
+// io.compression.codec.lzo.buffersize at least that large. Smaller blocks
+// split finer and compress worse.
 func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockSize = n } }
 
 // WithMemoryBudget bounds the bytes that all open files of a Format buffer
@@ -183,6 +198,15 @@ func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockS
 // block buffer grows within its share of it, and a block ends early when
 // the share is used up; see writer.Budget. NewWriter ignores it.
 func WithMemoryBudget(n int64) WriterOption { return func(c *writerConfig) { c.memoryBudget = n } }
+
+// WithoutIndex makes a Format write no .lzo.index beside its files, for
+// tables read with plain TextInputFormat and an LzopCodec (Spark's and
+// Trino's aircompressor, Hive without hadoop-lzo): such a reader never
+// splits an lzop file, and it reads every file of a partition directory
+// whose name does not start with "." or "_", a sidecar included, as rows.
+// Only hadoop-lzo's input formats use the index (and skip it). The lone
+// Writer still records block offsets (Index).
+func WithoutIndex() WriterOption { return func(c *writerConfig) { c.noIndex = true } }
 
 // WithChecksums sets which per-block checksums are written, as a
 // combination of FlagAdler32D, FlagCRC32D, FlagAdler32C and FlagCRC32C. The

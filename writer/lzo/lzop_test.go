@@ -259,3 +259,64 @@ func TestLzopStreamsGigabytes(t *testing.T) {
 		}
 	})
 }
+
+// TestDefaultBlocksFitHadoopsLzoBuffer: with default settings, every block
+// of a file, from a lone Writer and from a Format's encoder, holds at most
+// io.compression.codec.lzo.buffersize's default (64 KiB) uncompressed and
+// compressed, which aircompressor's LzopCodec (Spark's, Trino's) needs to
+// read it; and files of lzop's 256 KiB blocks, as landfall wrote before,
+// still read here and with lzop.
+func TestDefaultBlocksFitHadoopsLzoBuffer(t *testing.T) {
+	in := append(logText(1<<20, 21), randomBytes(300_000, 21)...)
+	lone, _ := writeLzop(t, in)
+
+	f := newTestFormat(t)
+	var viaFormat bytes.Buffer
+	enc, err := f.NewEncoder(&viaFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range bytes.SplitAfter(logText(1<<20, 22), []byte("\n")) {
+		if err := enc.Append(bytes.TrimSuffix(l, []byte("\n"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, file := range map[string][]byte{"writer": lone, "format": viaFormat.Bytes()} {
+		zr, err := NewReader(bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			b, err := zr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+			if b.UncompressedLen > HadoopLzoBufferSize || b.CompressedLen > HadoopLzoBufferSize {
+				t.Fatalf("%s: block at offset %d is %d bytes (%d compressed), more than Hadoop's default lzo buffer of %d",
+					name, b.Offset, b.UncompressedLen, b.CompressedLen, HadoopLzoBufferSize)
+			}
+		}
+		if n < 16 {
+			t.Fatalf("%s: %d blocks for over 1 MiB, want at least 16 of 64 KiB", name, n)
+		}
+	}
+
+	old, _ := writeLzop(t, in, WithBlockSize(MaxWriteBlockSize))
+	if got := readAll(t, old); !bytes.Equal(got, in) {
+		t.Fatal("a file of 256 KiB blocks does not read back")
+	}
+	cmd := exec.Command(lzopPath(t), "-t")
+	cmd.Stdin = bytes.NewReader(old)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("lzop -t on 256 KiB blocks: %v: %s", err, out)
+	}
+}

@@ -81,7 +81,7 @@ func BenchmarkBuffersArrowVsTyped(b *testing.B) {
 				}
 				switch bld := fb.(type) {
 				case *array.TimestampBuilder:
-					secs, nanos, ok := parseTimestamp(fv.GetStringBytes())
+					secs, nanos, _, ok := parseTimestamp(fv.GetStringBytes())
 					if !ok {
 						b.Fatal("timestamp")
 					}

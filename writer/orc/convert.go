@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -37,6 +38,33 @@ type converter struct {
 	key []byte // lower-cased field name
 	buf []byte // unescaped or rendered text
 	err convertError
+
+	// zone turns instants into its wall clock (WithTimeZone); nil: UTC.
+	// The offset of the zone period last looked up is kept, since one
+	// file's records almost always fall in one.
+	zone             *time.Location
+	zoneFrom, zoneTo int64 // [from, to) in Unix seconds; empty at first
+	zoneOff          int64
+}
+
+// wallClock is the wall clock in cv.zone, read as UTC, of the instant secs.
+func (cv *converter) wallClock(secs int64) int64 {
+	if cv.zone == nil {
+		return secs
+	}
+	if secs < cv.zoneFrom || secs >= cv.zoneTo {
+		t := time.Unix(secs, 0).In(cv.zone)
+		_, off := t.Zone()
+		from, to := t.ZoneBounds()
+		cv.zoneOff, cv.zoneFrom, cv.zoneTo = int64(off), math.MinInt64, math.MaxInt64
+		if !from.IsZero() {
+			cv.zoneFrom = from.Unix()
+		}
+		if !to.IsZero() {
+			cv.zoneTo = to.Unix()
+		}
+	}
+	return secs + cv.zoneOff
 }
 
 func (cv *converter) fail(c *column, want string, v *jsonValue) error {
@@ -198,18 +226,22 @@ func (cv *converter) append(c *column, v *jsonValue) error {
 		var secs int64
 		var nanos uint32
 		var ok bool
+		var instant bool
 		switch v.Type() {
 		case fastjson.TypeString:
-			secs, nanos, ok = parseTimestamp(v.GetStringBytes())
+			secs, nanos, instant, ok = parseTimestamp(v.GetStringBytes())
 		case fastjson.TypeNumber:
 			// Numbers are milliseconds since the Unix epoch, what log
 			// producers most often emit.
 			var ms int64
 			ms, ok = jsonInt(v)
-			secs, nanos = floorDiv(ms, 1000), uint32(floorMod(ms, 1000))*1e6
+			secs, nanos, instant = floorDiv(ms, 1000), uint32(floorMod(ms, 1000))*1e6, true
 		}
 		if !ok {
 			return cv.fail(c, "timestamp", v)
+		}
+		if instant {
+			secs = cv.wallClock(secs)
 		}
 		if secs == -1 && nanos > 999999 {
 			// ORC stores seconds as Java's truncating division left them and
@@ -539,16 +571,18 @@ func parseDate(b []byte) (int64, bool) {
 // parseTimestamp reads Hive's "YYYY-MM-DD HH:MM:SS[.fffffffff]" and the
 // RFC 3339 form with a T and an optional Z or ±HH:MM offset (converted to
 // UTC). Hive timestamps have no zone: the result is the wall clock read as
-// UTC, which is also how the file's writer time zone is declared.
-func parseTimestamp(b []byte) (secs int64, nanos uint32, ok bool) {
+// UTC, which is also how the file's writer time zone is declared. instant
+// says the text named its zone (Z or an offset), so that secs is an
+// instant, not a wall clock.
+func parseTimestamp(b []byte) (secs int64, nanos uint32, instant, ok bool) {
 	b = trimSpace(b)
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != ' ' && b[10] != 'T') ||
 		b[13] != ':' || b[16] != ':' {
 		if len(b) == 10 {
 			days, ok := parseDate(b)
-			return days * 86400, 0, ok
+			return days * 86400, 0, false, ok
 		}
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	y, ok1 := digits(b, 4)
 	mo, ok2 := digits(b[5:], 2)
@@ -557,7 +591,7 @@ func parseTimestamp(b []byte) (secs int64, nanos uint32, ok bool) {
 	mi, ok5 := digits(b[14:], 2)
 	s, ok6 := digits(b[17:], 2)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || !validDate(y, mo, d) || h > 23 || mi > 59 || s > 59 {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	rest := b[19:]
 	if len(rest) > 0 && rest[0] == '.' {
@@ -570,7 +604,7 @@ func parseTimestamp(b []byte) (secs int64, nanos uint32, ok bool) {
 			n++
 		}
 		if n == 0 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		for i := n; i < 9; i++ {
 			nanos *= 10
@@ -581,21 +615,23 @@ func parseTimestamp(b []byte) (secs int64, nanos uint32, ok bool) {
 	switch {
 	case len(rest) == 0:
 	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
+		instant = true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
 		oh, okh := digits(rest[1:], 2)
 		om, okm := digits(rest[4:], 2)
 		if !okh || !okm || oh > 23 || om > 59 {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 		off := oh*3600 + om*60
 		if rest[0] == '+' {
 			off = -off
 		}
 		secs += off
+		instant = true
 	default:
-		return 0, 0, false
+		return 0, 0, false, false
 	}
-	return secs, nanos, true
+	return secs, nanos, instant, true
 }
 
 // parseDecimal reads a decimal number (optional sign, digits, fraction,

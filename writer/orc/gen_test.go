@@ -355,7 +355,7 @@ func canonJava(t *Type, v any) (string, error) {
 		if !ok {
 			return "", fmt.Errorf("timestamp: %v", v)
 		}
-		secs, nanos, ok := parseTimestamp([]byte(s))
+		secs, nanos, _, ok := parseTimestamp([]byte(s))
 		if !ok {
 			return "", fmt.Errorf("timestamp %q", s)
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/valyala/fastjson"
 
@@ -27,6 +28,7 @@ type options struct {
 	memoryBudget   int64
 	bloomColumns   []string
 	bloomFPP       float64
+	zone           *time.Location // of timestamp wall clocks; nil is UTC
 }
 
 func defaultOptions() options {
@@ -80,6 +82,26 @@ func WithBloomFilters(fpp float64, columns ...string) Option {
 		}
 	}
 }
+
+// WithTimeZone makes timestamp columns hold the wall clock in loc of each
+// instant a record gives (a number of milliseconds since the epoch, or a
+// string with Z or an offset); a string without a zone is a wall clock
+// already and is kept as written. Pass the partition time zone
+// (event_time.timezone), so that a row's ts and its partition's log_hour
+// agree.
+//
+// Why the wall clock, stored as UTC with writerTimezone "UTC" in every
+// stripe footer, and not writerTimezone = loc: ORC's timestamp is Hive's,
+// a zoneless wall clock, and readers restore the wall clock the writer's
+// zone declares: Hive 3+ (useUTCTimestamp) and Trino show it as is, and
+// Spark turns it into the instant with that wall clock in its session
+// time zone, so it shows the same digits in any JVM zone. The bytes are
+// the ones Hive 3+ itself writes, the ORC-135 statistics and bloom filters
+// are defined on this UTC reading, and no reader runs DST arithmetic (a
+// footer naming a zone with DST makes Java readers shift wall clocks that
+// fall in a gap). Without the option, instants are written as UTC wall
+// clocks, as before.
+func WithTimeZone(loc *time.Location) Option { return func(o *options) { o.zone = loc } }
 
 func (o *options) validate() error {
 	switch o.compression {
@@ -173,6 +195,7 @@ func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager, pool *
 	}
 	pool.put(comp)
 	wr := &Writer{w: w, o: o, schema: schema, pool: pool, mem: mem}
+	wr.cv.zone = o.zone
 	wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
 	wr.cols = wr.root.flat(nil)
 	wr.marks = make([]mark, len(wr.cols))
