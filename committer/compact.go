@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/landfall/landfall/compactor"
@@ -115,31 +116,71 @@ func (p *Pipeline) writeMergesOf(ctx context.Context, partition string, live []i
 	if r := p.cfg.Compaction.MaxBytesPerSecond; r > 0 {
 		opts = append(opts, compactor.WithLimiter(compactor.NewLimiter(r)))
 	}
-	var jobs []*mergeJob
+	// Up to compaction.concurrency groups are written at once, all under
+	// one byte-rate cap; each job goes to the next checkpoint as soon as
+	// it is written.
+	var (
+		mu    sync.Mutex
+		jobs  []*mergeJob
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(p.cfg.Compaction.Concurrency, 1))
 	for _, g := range compactor.Plan(files, p.cfg.Compaction.TargetSize) {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break
+		}
 		if err := p.fp(FPMergeWrite); err != nil {
-			return jobs, err
+			mu.Lock()
+			first = err
+			mu.Unlock()
+			break
 		}
-		final := compactor.MergedName(g)
-		res, err := compactor.Write(ctx, p.fs, g, final, opts...)
-		if err != nil {
-			return jobs, err
-		}
-		m := state.Merge{Partition: partition, Final: final, Size: res.Size, Rows: res.Rows}
-		for _, sc := range res.Sidecars {
-			m.Sidecars = append(m.Sidecars, sc.Suffix)
-		}
-		for _, f := range g.Files {
-			m.Sources = append(m.Sources, state.MergeSource{Name: f.Name, Sidecars: f.Sidecars, Size: f.Size})
-		}
-		j := &mergeJob{m: m, group: g, res: res, done: make(chan struct{})}
-		p.mu.Lock()
-		p.mergeReady = append(p.mergeReady, j)
-		p.mu.Unlock()
-		jobs = append(jobs, j)
-		p.m.mergeBytes.Add(float64(res.Size))
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			j, err := p.writeMerge(ctx, partition, g, opts)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			jobs = append(jobs, j)
+		}()
 	}
-	return jobs, nil
+	wg.Wait()
+	return jobs, first
+}
+
+// writeMerge writes one group's merged file under its hidden name and
+// hands it to the next checkpoint.
+func (p *Pipeline) writeMerge(ctx context.Context, partition string, g compactor.Group, opts []compactor.Option) (*mergeJob, error) {
+	final := compactor.MergedName(g)
+	res, err := compactor.Write(ctx, p.fs, g, final, opts...)
+	if err != nil {
+		return nil, err
+	}
+	m := state.Merge{Partition: partition, Final: final, Size: res.Size, Rows: res.Rows}
+	for _, sc := range res.Sidecars {
+		m.Sidecars = append(m.Sidecars, sc.Suffix)
+	}
+	for _, f := range g.Files {
+		m.Sources = append(m.Sources, state.MergeSource{Name: f.Name, Sidecars: f.Sidecars, Size: f.Size})
+	}
+	j := &mergeJob{m: m, group: g, res: res, done: make(chan struct{})}
+	p.mu.Lock()
+	p.mergeReady = append(p.mergeReady, j)
+	p.mu.Unlock()
+	p.m.mergeBytes.Add(float64(res.Size))
+	return j, nil
 }
 
 // dropUnpromised takes back the jobs still waiting for a checkpoint,

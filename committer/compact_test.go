@@ -420,3 +420,64 @@ func TestMergedCommitAfterCrashCountsTheFiles(t *testing.T) {
 		t.Fatalf("hour 10 committed as %d files, %d bytes, %d rows; it holds %d files, %d bytes, 6 rows", c.NumFiles, c.TotalSize, c.NumRows, files, bytes)
 	}
 }
+
+// TestCompactionWritesGroupsConcurrently: a partition of several target
+// sizes is merged into several files written compaction.concurrency at a
+// time, and still commits at most ceil(bytes / target) + 1 files with
+// every record once; one group's failure (a crash at its write) leaves
+// nothing a successor trips over.
+func TestCompactionWritesGroupsConcurrently(t *testing.T) {
+	e := newEnv(t, 2)
+	cfg := e.config(func(c *committer.Config) {
+		c.Compaction.Enabled = true
+		c.Compaction.TargetSize = 1 << 20
+		c.Compaction.Concurrency = 3
+		c.Watermark.IdleCheckpoints = 1000
+	})
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return h }
+	crash := crashAt(committer.FPMergeWrite, 2)
+	in := e.start(cfg, opts{now: clock, failpoint: crash.hook})
+	// About 4 MiB of hour 10 in ~40 files.
+	et := h
+	for i := 0; i < 40; i++ {
+		et = e.produce(300, et, 100*time.Millisecond)
+		time.Sleep(2 * cfg.Checkpoint.Interval)
+	}
+	e.produce(5, h.Add(2*time.Hour), time.Second)
+	if err := in.crashed(t, 30*time.Second); !errors.Is(err, committer.ErrCrash) {
+		t.Fatalf("no crash at the second group's write: %v", err)
+	}
+	in = e.start(cfg, opts{now: clock})
+	const hour10 = "log_date=20261121/log_hour=10"
+	lfs, err := fsys.NewLocal(e.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "hour 10 committed", func() bool {
+		_, err := lfs.Stat(path.Join(hour10, "_SUCCESS"))
+		return err == nil
+	})
+	e.waitConsumed(10 * time.Second)
+	in.stop(t)
+	ents, err := lfs.ReadDir(hour10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, merged, bytes := 0, 0, int64(0)
+	for _, en := range ents {
+		if strings.HasPrefix(en.Name(), "part-") {
+			files++
+			bytes += en.Size()
+			if strings.Contains(en.Name(), "-m.") {
+				merged++
+			}
+		}
+	}
+	// Late records of the generator may add files after the commit; the
+	// merged ones are what the commit had.
+	if limit := int((bytes+cfg.Compaction.TargetSize-1)/cfg.Compaction.TargetSize) + 1; merged < 3 || merged > limit {
+		t.Fatalf("hour 10: %d merged files of %d (%d bytes), want 3 to %d", merged, files, bytes, limit)
+	}
+	e.checkExactlyOnce(readTable(t, e.dir))
+}

@@ -49,6 +49,9 @@ type CompactionConfig struct {
 	// MaxBytesPerSecond caps the bytes a merge reads per second (0: no
 	// cap), so merges never starve the consume loop's I/O.
 	MaxBytesPerSecond int64 `yaml:"max_bytes_per_second"`
+	// Concurrency is how many merged files of a partition are written at
+	// once (default 2), all under MaxBytesPerSecond.
+	Concurrency int `yaml:"concurrency"`
 }
 
 type IndexConfig struct {
@@ -309,6 +312,9 @@ func (c *Config) Defaults() {
 	if c.Compaction.TargetSize == 0 {
 		c.Compaction.TargetSize = 256 << 20
 	}
+	if c.Compaction.Concurrency == 0 {
+		c.Compaction.Concurrency = 2
+	}
 	if c.Compaction.MaxDelay == 0 {
 		c.Compaction.MaxDelay = 10 * time.Minute
 	}
@@ -468,6 +474,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Compaction.MaxDelay < time.Second || c.Compaction.MaxBytesPerSecond < 0 {
 		bad("compaction", "max_delay must be at least 1s and max_bytes_per_second not negative")
+	}
+	if c.Compaction.Concurrency < 1 || c.Compaction.Concurrency > 64 {
+		bad("compaction.concurrency", "%d: want 1 to 64 merged files written at once (default 2)", c.Compaction.Concurrency)
 	}
 	if c.Index.Retention < time.Hour {
 		bad("index.retention", "%v: want at least 1h (how long file-index entries are kept for lagging readers)", c.Index.Retention)

@@ -52,6 +52,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"commit: {steps: [metastore, success-file]}", "hive.metastore.uris"},
 		{"hive: {commit_steps: [success-file]}", "hive.commit_steps:"},
 		{"late: {policy: drop}", "late.policy:"},
+		{"compaction: {enabled: true, concurrency: 100}", "compaction.concurrency:"},
+		{"compaction: {enabled: true, concurrency: -1}", "compaction.concurrency:"},
 		{"unknown_key: 1", "unknown_key"},
 	}
 	for _, c := range cases {
