@@ -96,7 +96,12 @@ func (p *Pipeline) compact(ctx context.Context, c state.Commit) (bool, error) {
 // each group's merged file under its hidden name, handing each to the
 // next checkpoint.
 func (p *Pipeline) writeMerges(ctx context.Context, partition string) ([]*mergeJob, error) {
-	live, err := index.Open(p.fs, p.cfg.LogID).LiveFiles(ctx, partition)
+	// One tracker for the run (the commit runner is its only user): each
+	// plan reads the entries published since the last, not the index.
+	if p.live == nil {
+		p.live = index.Open(p.fs, p.cfg.LogID).Tracker()
+	}
+	live, err := p.live.LiveFiles(ctx, partition)
 	if err != nil {
 		return nil, fmt.Errorf("live files of %s: %w", partition, err)
 	}

@@ -109,7 +109,8 @@ type Pipeline struct {
 	queueCopies   uint64
 	durableCopies atomic.Uint64
 	merging       map[string]*mergeJob
-	merged        []state.Merge // finished since the last checkpoint
+	merged        []state.Merge  // finished since the last checkpoint
+	live          *index.Tracker // the index's live set, for planning merges
 	mergeWG       sync.WaitGroup
 	idxWake       chan struct{}
 	wake          chan struct{}

@@ -749,3 +749,66 @@ func TestFollowRidesOutReadErrors(t *testing.T) {
 		t.Fatalf("a corrupt entry: %v after %v, want ErrCorrupt at once", err, time.Since(start))
 	}
 }
+
+// TestTrackerReadsOnlyNewEntries: a tracker's live files equal a fresh
+// replay's after every entry, while each call after the first opens only
+// the entries published since, not the snapshot and every entry after it;
+// it starts over when expiry overtook it.
+func TestTrackerReadsOnlyNewEntries(t *testing.T) {
+	f := newLocal(t)
+	l := NewLog(f, "clicks")
+	for n := uint64(1); n <= 40; n++ {
+		writeAndPublish(t, l, testEntry(n))
+	}
+	if err := l.Snapshot(30); err != nil {
+		t.Fatal(err)
+	}
+	cf := &countingFS{FS: f}
+	tr := Open(cf, "clicks").Tracker()
+	fresh := Open(f, "clicks")
+	part := testEntry(41).Actions[0].Add.Partition
+	check := func(what string) {
+		t.Helper()
+		got, err := tr.LiveFiles(t.Context(), part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.LiveFiles(t.Context(), part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: the tracker has %d live files, a replay %d", what, len(got), len(want))
+		}
+	}
+	check("first call")
+	cf.take()
+	for n := uint64(41); n <= 43; n++ {
+		writeAndPublish(t, l, testEntry(n))
+	}
+	check("after 3 entries")
+	opens := 0
+	for _, c := range cf.take() {
+		if c.op == "open" {
+			opens++
+		}
+	}
+	// The 3 entries, the probe for the next one and the pointer's expiry
+	// check; a replay opens the snapshot and 13 entries.
+	if opens > 5 {
+		t.Fatalf("the tracker opened %d files for 3 new entries", opens)
+	}
+
+	// Expiry overtakes a tracker that was not called for a while.
+	for n := uint64(44); n <= 60; n++ {
+		writeAndPublish(t, l, testEntry(n))
+	}
+	if err := l.Snapshot(60); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLog(f, "clicks", WithRetention(time.Nanosecond), WithClock(func() time.Time { return time.Now().Add(24 * time.Hour * 365) })).Expire(61); err != nil {
+		t.Fatal(err)
+	}
+	writeAndPublish(t, l, testEntry(61))
+	check("after expiry")
+}

@@ -459,3 +459,57 @@ func (r *Reader) LiveFiles(ctx context.Context, partition string) ([]File, error
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
+
+// Tracker keeps a table's live set current by reading only the entries
+// published since its last call: a writer that plans by the live set (the
+// compactor, once per committed partition) pays one read per new entry,
+// not a replay of the snapshot and every entry after it. It is not safe
+// for concurrent use.
+type Tracker struct {
+	r    *Reader
+	set  *liveSet
+	last uint64
+	init bool
+}
+
+// Tracker returns a tracker of r's table, empty until its first call.
+func (r *Reader) Tracker() *Tracker { return &Tracker{r: r} }
+
+// LiveFiles is Reader.LiveFiles from the tracked set, after catching up.
+func (t *Tracker) LiveFiles(ctx context.Context, partition string) ([]File, error) {
+	if err := t.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, f := range t.set.files {
+		if f.Partition == partition {
+			out = append(out, *f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func (t *Tracker) catchUp(ctx context.Context) error {
+	from := After(t.last)
+	if !t.init {
+		t.set, from = newLiveSet(), Earliest
+	}
+	err := t.r.Follow(ctx, from, 0, func(e *Entry) error {
+		if e.Snapshot {
+			t.set = newLiveSet()
+		}
+		t.set.apply(e)
+		t.last = e.N
+		return nil
+	})
+	if errors.Is(err, ErrCursorExpired) && t.init {
+		// Not called for longer than the retention: start over.
+		t.init, t.last = false, 0
+		return t.catchUp(ctx)
+	}
+	// What was applied is consistent up to t.last: the next call goes on
+	// from there.
+	t.init = t.init || t.last > 0 || err == nil
+	return err
+}
