@@ -56,7 +56,14 @@ func (p *Pipeline) compact(ctx context.Context, c state.Commit) (bool, error) {
 	left := p.cfg.Compaction.MaxDelay - p.now().Sub(time.UnixMilli(c.Queued))
 	mctx, cancel := context.WithTimeout(ctx, left)
 	defer cancel()
-	jobs, err := p.writeMerges(mctx, c.Partition)
+	// The plan reads the index: wait for the entries of every checkpoint
+	// up to the one that queued this commit, or the files they list would
+	// stay unmerged beside the merged ones.
+	err := p.waitIndexedUpTo(mctx, uint64(c.Seq))
+	var jobs []*mergeJob
+	if err == nil {
+		jobs, err = p.writeMerges(mctx, c.Partition)
+	}
 	if err == nil {
 		err = p.waitMerges(mctx, jobs)
 	}
@@ -186,6 +193,25 @@ func (p *Pipeline) writeMerge(ctx context.Context, partition string, g compactor
 	p.mu.Unlock()
 	p.m.mergeBytes.Add(float64(res.Size))
 	return j, nil
+}
+
+// waitIndexedUpTo waits until no index entry of checkpoint seq or older
+// is waiting to be published.
+func (p *Pipeline) waitIndexedUpTo(ctx context.Context, seq uint64) error {
+	for {
+		p.mu.Lock()
+		waiting := len(p.idxQueue) > 0 && p.idxQueue[0].e.Checkpoint <= seq
+		p.mu.Unlock()
+		if !waiting {
+			return nil
+		}
+		p.signalIndex()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("index entries up to checkpoint %d not published: %w", seq, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // dropUnpromised takes back the jobs still waiting for a checkpoint,

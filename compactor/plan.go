@@ -40,11 +40,13 @@ type Group struct {
 // (DefaultTarget if target <= 0). Files are taken in name order; a group
 // holds files of one Format and Key only, in that order, and has at least
 // two files (a file with nothing to merge with stays as it is). A group is
-// closed when the next compatible file would take it past target, so no
-// group exceeds target. Files of target/2 or more are left alone: merging
-// them would rewrite a big file to absorb a small one, or make a file of
-// more than one block. Files with an empty Format are left alone too.
-// Groups come in the order of their first file.
+// closed as soon as it holds target bytes or more, so every group but the
+// last of each kind reaches target, and a partition of one kind ends with
+// at most ceil(bytes / target) + 1 files: what Hive and HDFS operators
+// expect of a merge, at the price of merged files up to one small file
+// larger than target. Files of target or more are left alone, and so are
+// files with an empty Format. Groups come in the order of their first
+// file.
 func Plan(files []File, target int64) []Group {
 	if target <= 0 {
 		target = DefaultTarget
@@ -64,13 +66,10 @@ func Plan(files []File, target int64) []Group {
 		delete(cur, k)
 	}
 	for i, f := range sorted {
-		if f.Format == "" || f.Size*2 >= target {
+		if f.Format == "" || f.Size >= target {
 			continue
 		}
 		k := f.Format + "\x00" + f.Key
-		if o := cur[k]; o != nil && o.g.Bytes+f.Size > target {
-			closeGroup(k)
-		}
 		o := cur[k]
 		if o == nil {
 			o = &open{first: i}
@@ -79,6 +78,9 @@ func Plan(files []File, target int64) []Group {
 		o.g.Files = append(o.g.Files, f)
 		o.g.Bytes += f.Size
 		o.g.Rows += f.Rows
+		if o.g.Bytes >= target {
+			closeGroup(k)
+		}
 	}
 	for k := range cur {
 		closeGroup(k)

@@ -2,6 +2,7 @@ package compactor
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -38,13 +39,18 @@ func TestPlan(t *testing.T) {
 		target: 100,
 		want:   [][]string{},
 	}, {
-		name:   "fills up to target, never past it, in name order",
+		name:   "fills until target is reached, in name order",
 		files:  []File{orc("d", 30, "k"), orc("a", 40, "k"), orc("b", 40, "k"), orc("c", 20, "k"), orc("e", 45, "k")},
 		target: 100,
 		want:   [][]string{{"a", "b", "c"}, {"d", "e"}},
 	}, {
-		name:   "files of target/2 or more are left alone",
-		files:  []File{orc("a", 10, "k"), orc("b", 50, "k"), orc("c", 10, "k"), orc("d", 99, "k")},
+		name:   "the file that crosses target closes its group",
+		files:  []File{orc("a", 60, "k"), orc("b", 60, "k"), orc("c", 60, "k"), orc("d", 60, "k")},
+		target: 100,
+		want:   [][]string{{"a", "b"}, {"c", "d"}},
+	}, {
+		name:   "files of target or more are left alone",
+		files:  []File{orc("a", 10, "k"), orc("b", 100, "k"), orc("c", 10, "k"), orc("d", 250, "k")},
 		target: 100,
 		want:   [][]string{{"a", "c"}},
 	}, {
@@ -54,9 +60,9 @@ func TestPlan(t *testing.T) {
 		want:   [][]string{{"a", "c"}, {"b", "e"}, {"d", "f"}},
 	}, {
 		name:   "a leftover single file is not a group",
-		files:  []File{orc("a", 45, "k"), orc("b", 45, "k"), orc("c", 45, "k")},
+		files:  []File{orc("a", 45, "k"), orc("b", 45, "k"), orc("c", 45, "k"), orc("d", 45, "k")},
 		target: 100,
-		want:   [][]string{{"a", "b"}},
+		want:   [][]string{{"a", "b", "c"}},
 	}, {
 		name:   "files without a format are skipped",
 		files:  []File{orc("a", 1, "k"), {Name: "b", Size: 1}, orc("c", 1, "k")},
@@ -75,11 +81,49 @@ func TestPlan(t *testing.T) {
 					b += f.Size
 					r += f.Rows
 				}
-				if g.Bytes != b || g.Rows != r || g.Bytes > tc.target {
+				if g.Bytes != b || g.Rows != r || g.Bytes-g.Files[len(g.Files)-1].Size >= tc.target {
 					t.Fatalf("group %v: bytes %d rows %d, files sum to %d and %d, target %d", names([]Group{g}), g.Bytes, g.Rows, b, r, tc.target)
 				}
 			}
 		})
+	}
+}
+
+// TestPlanBound: whatever the sizes, a partition of one kind ends with at
+// most ceil(bytes / target) + 1 files, no merged file is more than one
+// small file past target, and every file is in at most one group.
+func TestPlanBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const target = 1000
+	for trial := 0; trial < 2000; trial++ {
+		var files []File
+		var bytes int64
+		n := rng.IntN(80)
+		maxSize := 1 + rng.Int64N(2*target)
+		for i := 0; i < n; i++ {
+			sz := 1 + rng.Int64N(maxSize)
+			bytes += sz
+			files = append(files, File{Name: fmt.Sprintf("f%03d", i), Size: sz, Format: "text"})
+		}
+		gs := Plan(files, target)
+		seen := map[string]bool{}
+		merged := 0
+		for _, g := range gs {
+			if g.Bytes-g.Files[len(g.Files)-1].Size >= target {
+				t.Fatalf("trial %d: a group of %d bytes kept growing past target", trial, g.Bytes)
+			}
+			for _, f := range g.Files {
+				if seen[f.Name] {
+					t.Fatalf("trial %d: %s in two groups", trial, f.Name)
+				}
+				seen[f.Name] = true
+			}
+			merged += len(g.Files)
+		}
+		after := len(files) - merged + len(gs)
+		if limit := int((bytes+target-1)/target) + 1; after > limit {
+			t.Fatalf("trial %d: %d files of %d bytes became %d, want at most %d", trial, len(files), bytes, after, limit)
+		}
 	}
 }
 
@@ -94,7 +138,7 @@ func TestPlanFileCounts(t *testing.T) {
 		want       int
 	}{
 		{"quiet: 100 records/s", 100, 1},
-		{"busy: 20,000 records/s", 20_000, 11},
+		{"busy: 20,000 records/s", 20_000, 10},
 	} {
 		perFile := tc.recsPerSec * 300 * 10 / 8
 		var files []File
