@@ -396,7 +396,7 @@ func TestMemoryBudgetHolds(t *testing.T) {
 	if peak < budget/2 {
 		t.Errorf("peak %d bytes: the test did not load the budget", peak)
 	}
-	if p := f.mem.peak.Load(); p > budget {
+	if p := f.Budget().Peak(); p > budget {
 		t.Errorf("manager saw %d bytes held, budget %d", p, budget)
 	}
 	for i, enc := range encs {
@@ -537,7 +537,7 @@ func TestMemoryBudgetConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p := f.mem.peak.Load(); p > budget {
+	if p := f.Budget().Peak(); p > budget {
 		t.Errorf("peak %d bytes over budget %d", p, budget)
 	}
 	if held := f.BufferedBytes(); held != 0 {
