@@ -440,7 +440,7 @@ func (w *Writer) writeTail() error {
 		HeaderLength:    uint64(len(spec.Magic)),
 		ContentLength:   content,
 		Stripes:         w.stripes,
-		Types:           w.schema.footerTypes(),
+		Types:           w.schema.Footer(),
 		Metadata:        w.userMeta,
 		NumberOfRows:    w.rows,
 		RowIndexStride:  uint32(w.o.rowIndexStride),
