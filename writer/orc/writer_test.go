@@ -484,7 +484,7 @@ var _ io.Writer = failingWriter{}
 
 // TestMemoryBudgetConcurrent appends from several goroutines, as partitions
 // of a pipeline do; run with -race it checks the locking between writers and
-// the memory manager, which flushes one goroutine's file from another.
+// the memory budget, which flushes one goroutine's file from another.
 func TestMemoryBudgetConcurrent(t *testing.T) {
 	schema, _ := ParseSchema(logSchema)
 	const budget = 4 << 20
