@@ -174,7 +174,13 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("partition.pattern: %w", err)
 	}
-	inv, _ := writer.NewText("none")
+	// The invalid-record sink's files share the format's budget, so that
+	// format.memory_budget bounds the process.
+	var invOpts []writer.TextOption
+	if b, ok := o.Format.(writer.Budgeted); ok {
+		invOpts = append(invOpts, writer.WithBudget(b.Budget()))
+	}
+	inv, _ := writer.NewText("none", invOpts...)
 	p := &Pipeline{
 		cfg: cfg, fs: fenced{o.FS, o.Store.Fence}, store: o.Store, epoch: o.Store.Epoch(), format: o.Format, invalid: inv,
 		steps: o.Steps, log: o.Logger, now: o.Now, fp: o.Failpoint, kopts: o.KafkaOpts,

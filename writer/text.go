@@ -12,7 +12,8 @@ import (
 )
 
 // Text writes one raw record per line, uncompressed or zstd-compressed.
-// All its open files share one memory Budget.
+// All its open files share one memory Budget, its own or the process's
+// (WithBudget).
 //
 // A zstd file is a sequence of frames of at most 1 MiB of text each,
 // which RFC 8878 allows and zstd -d reads as one stream. Compressing whole
@@ -34,11 +35,19 @@ type TextOption func(*textOptions)
 
 type textOptions struct {
 	budget int64
+	shared *Budget
 }
 
 // WithMemoryBudget bounds the bytes that all open files of the format
 // buffer together (default DefaultMemoryBudget, 256 MiB); see Budget.
 func WithMemoryBudget(n int64) TextOption { return func(o *textOptions) { o.budget = n } }
+
+// WithBudget makes the format's files share b with the other formats of
+// the process (the pipeline's invalid-record sink takes its format's)
+// instead of a budget of their own; WithMemoryBudget is then ignored.
+// text+zstd reserves its encoders out of b, so make it before any file of
+// b opens.
+func WithBudget(b *Budget) TextOption { return func(o *textOptions) { o.shared = b } }
 
 const (
 	// textChunk batches records into big writes, as the 256 KiB bufio of
@@ -63,10 +72,16 @@ func NewText(compression string, opts ...TextOption) (*Text, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.shared != nil {
+		o.budget = o.shared.Limit()
+	}
 	if o.budget < 1 {
 		return nil, fmt.Errorf("writer: memory budget %d must be positive", o.budget)
 	}
-	t := &Text{budget: NewBudget(o.budget)}
+	t := &Text{budget: o.shared}
+	if t.budget == nil {
+		t.budget = NewBudget(o.budget)
+	}
 	switch compression {
 	case "", "none":
 		return t, nil

@@ -39,6 +39,9 @@ func NewFormat(opts ...WriterOption) (*Format, error) {
 	if err := f.cfg.validate(); err != nil {
 		return nil, err
 	}
+	if f.budget = f.cfg.budget; f.budget != nil {
+		return f, nil
+	}
 	if f.cfg.memoryBudget < 1 {
 		return nil, fmt.Errorf("lzo: memory budget %d must be positive", f.cfg.memoryBudget)
 	}

@@ -169,8 +169,9 @@ type writerConfig struct {
 	modTime      time.Time
 	name         string
 	mode         uint32
-	memoryBudget int64 // of a Format's open files; a lone Writer has none
-	noIndex      bool  // a Format's files get no .lzo.index sidecar
+	memoryBudget int64          // of a Format's open files; a lone Writer has none
+	budget       *writer.Budget // shared with the process's other formats; nil: the Format's own
+	noIndex      bool           // a Format's files get no .lzo.index sidecar
 }
 
 func defaultWriterConfig() writerConfig {
@@ -198,6 +199,11 @@ func WithBlockSize(n int) WriterOption { return func(c *writerConfig) { c.blockS
 // block buffer grows within its share of it, and a block ends early when
 // the share is used up; see writer.Budget. NewWriter ignores it.
 func WithMemoryBudget(n int64) WriterOption { return func(c *writerConfig) { c.memoryBudget = n } }
+
+// WithBudget makes a Format's files share b with the other formats of the
+// process (the pipeline's invalid-record sink) instead of a budget of
+// their own; WithMemoryBudget is then ignored. NewWriter ignores it.
+func WithBudget(b *writer.Budget) WriterOption { return func(c *writerConfig) { c.budget = b } }
 
 // WithoutIndex makes a Format write no .lzo.index beside its files, for
 // tables read with plain TextInputFormat and an LzopCodec (Spark's and

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -32,16 +33,17 @@ type stripeEncoder struct {
 	bloom bloomFilter
 }
 
+// heldBytes is what the encoder holds: its buffers kept for the next
+// stripe and its own 34 KiB of RLE scratch.
 func (e *stripeEncoder) heldBytes() int {
-	n := 0
+	if e == nil {
+		return 0
+	}
+	n := int(unsafe.Sizeof(*e))
 	for _, s := range e.streams {
 		n += cap(s.buf) + cap(s.out)
 	}
 	return n + 4*cap(e.order) + 4*cap(e.rank) + cap(e.blob)
-}
-
-func (e *stripeEncoder) release() {
-	*e = stripeEncoder{}
 }
 
 func (e *stripeEncoder) stream(w *Writer, kind spec.StreamKind, col int) *outStream {
@@ -81,7 +83,10 @@ func (w *Writer) flushStripe(release bool) error {
 		w.pool.put(w.comp)
 		w.comp = nil
 	}()
-	e := &w.enc
+	if w.enc == nil {
+		w.enc = new(stripeEncoder)
+	}
+	e := w.enc
 	n := len(w.cols)
 	e.used = 0
 	e.index = slices.Grow(e.index[:0], n)[:n]
@@ -167,7 +172,7 @@ func (w *Writer) releaseBuffers() {
 	for _, c := range w.cols {
 		c.reset(true)
 	}
-	w.enc.release()
+	w.enc = nil
 }
 
 // kinds of column encoders; each handles one row group's values at a time.

@@ -32,11 +32,14 @@ import (
 type Format struct {
 	schema *Type
 	o      options
-	mem    *memoryManager
+	budget *writer.Budget
 	pool   *compressorPool
 }
 
-var _ writer.Format = (*Format)(nil)
+var (
+	_ writer.Format   = (*Format)(nil)
+	_ writer.Budgeted = (*Format)(nil)
+)
 
 // NewFormat returns the ORC format for schema (see ParseSchema). Options
 // apply to every file; their errors are reported here, not per file.
@@ -48,12 +51,18 @@ func NewFormat(schema *Type, opts ...Option) (*Format, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	b := o.budget
+	if b == nil {
+		b = writer.NewBudget(o.memoryBudget)
+	}
 	// A trial writer checks what depends on the schema (bloom columns).
 	pool := newCompressorPool(&o)
-	if _, err := newWriter(io.Discard, schema, &o, nil, pool); err != nil {
+	trial, err := newWriter(io.Discard, schema, &o, b, pool)
+	if err != nil {
 		return nil, err
 	}
-	return &Format{schema: schema, o: o, mem: newMemoryManager(o.memoryBudget), pool: pool}, nil
+	trial.Discard()
+	return &Format{schema: schema, o: o, budget: b, pool: pool}, nil
 }
 
 // Name is the config name of the format.
@@ -67,11 +76,16 @@ func (f *Format) Schema() *Type { return f.schema }
 
 // NewEncoder starts an ORC file on w.
 func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
-	return newWriter(w, f.schema, &f.o, f.mem, f.pool)
+	return newWriter(w, f.schema, &f.o, f.budget, f.pool)
 }
 
-// BufferedBytes is the memory all open files of the format hold now.
-func (f *Format) BufferedBytes() int64 { return f.mem.total.Load() }
+// Budget is the memory budget of the format's open files (writer.Budgeted),
+// its own or the one WithBudget shares.
+func (f *Format) Budget() *writer.Budget { return f.budget }
+
+// BufferedBytes is the memory all open files of the format's budget hold
+// now.
+func (f *Format) BufferedBytes() int64 { return f.budget.InUse() }
 
 // MemoryBudget is the limit BufferedBytes is kept under.
-func (f *Format) MemoryBudget() int64 { return f.mem.budget }
+func (f *Format) MemoryBudget() int64 { return f.budget.Limit() }

@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"io"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -26,6 +25,7 @@ type options struct {
 	rowIndexStride int
 	dictThreshold  float64
 	memoryBudget   int64
+	budget         *writer.Budget // shared with the process's other formats; nil: the Format's own
 	bloomColumns   []string
 	bloomFPP       float64
 	zone           *time.Location // of timestamp wall clocks; nil is UTC
@@ -68,8 +68,16 @@ func WithDictionaryThreshold(r float64) Option { return func(o *options) { o.dic
 
 // WithMemoryBudget bounds the bytes buffered by all open files of the
 // Format together (default 512 MiB). When it is exceeded the files holding
-// the most flush their stripes early, as Apache ORC's MemoryManager does.
+// the most flush their stripes early, as Apache ORC's MemoryManager does;
+// see writer.Budget.
 func WithMemoryBudget(n int64) Option { return func(o *options) { o.memoryBudget = n } }
+
+// WithBudget makes the Format's files share b with the other formats of
+// the process (the pipeline's invalid-record sink) instead of a budget of
+// their own; WithMemoryBudget is then ignored. Text and lzo files of b keep
+// to their shares, ORC files to the limit: when it is exceeded, the files
+// holding the most spill, whatever their format.
+func WithBudget(b *writer.Budget) Option { return func(o *options) { o.budget = b } }
 
 // WithBloomFilters writes bloom filters (BLOOM_FILTER_UTF8 streams) for the
 // named top-level columns, with false positive probability fpp (0 for 0.01,
@@ -122,7 +130,7 @@ func (o *options) validate() error {
 	if o.dictThreshold < 0 || o.dictThreshold > 1 {
 		return fmt.Errorf("orc: dictionary threshold %v out of range 0..1", o.dictThreshold)
 	}
-	if o.memoryBudget < 1 {
+	if o.budget == nil && o.memoryBudget < 1 {
 		return fmt.Errorf("orc: memory budget %d must be positive", o.memoryBudget)
 	}
 	if o.bloomFPP <= 0 || o.bloomFPP >= 1 {
@@ -132,10 +140,11 @@ func (o *options) validate() error {
 }
 
 // Writer writes one ORC file from JSON records. It is safe for use by one
-// goroutine, plus the memory manager, which may flush its stripe from the
-// goroutine of another writer of the same Format.
+// goroutine, plus the memory budget, which may flush its stripe from the
+// goroutine of another file of the same budget (the account's lock is the
+// writer's).
 type Writer struct {
-	mu     sync.Mutex
+	acct   *writer.Account
 	w      io.Writer
 	o      *options
 	schema *Type
@@ -146,21 +155,21 @@ type Writer struct {
 	parser fastjson.Parser
 	pool   *compressorPool
 	comp   chunkCompressor // borrowed from pool while a stripe or the tail is written
-	mem    *memoryManager
-	bloom  []bool // per column id
+	bloom  []bool          // per column id
 
 	offset     uint64
 	rows       uint64
 	stripeRows int
 	rgRows     int
-	held       int64 // last size reported to the memory manager
 
 	stripes     []spec.StripeInformation
 	stripeStats []spec.StripeStatistics
 	fileStats   []stats
 
-	// stripe encoding scratch, reused across stripes
-	enc      stripeEncoder
+	// stripe encoding scratch, reused across stripes; nil until the first
+	// and after a flush that released the buffers, so that an open file
+	// doesn't hold its 34 KiB between spills
+	enc      *stripeEncoder
 	closed   bool
 	err      error // sticky: a failed write leaves the file unusable
 	userMeta []spec.UserMetadataItem
@@ -169,19 +178,26 @@ type Writer struct {
 var errClosed = errors.New("orc: writer is closed")
 
 // NewWriter starts an ORC file for schema on w. The header is written with
-// the first stripe, so a file with no rows and no Close writes nothing.
+// the first stripe, so a file with no rows and no Close writes nothing. The
+// file has a budget of its own (WithMemoryBudget) unless WithBudget shares
+// one.
 func NewWriter(w io.Writer, schema *Type, opts ...Option) (*Writer, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return newWriter(w, schema, &o, nil, nil)
-}
-
-func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager, pool *compressorPool) (*Writer, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	b := o.budget
+	if b == nil {
+		b = writer.NewBudget(o.memoryBudget)
+	}
+	return newWriter(w, schema, &o, b, nil)
+}
+
+// newWriter starts a file charged to budget; o must be valid.
+func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, pool *compressorPool) (*Writer, error) {
 	if schema == nil || schema.Kind != spec.TypeStruct {
 		return nil, errors.New("orc: new writer: the schema must be a struct")
 	}
@@ -194,7 +210,7 @@ func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager, pool *
 		return nil, fmt.Errorf("orc: new writer: %w", err)
 	}
 	pool.put(comp)
-	wr := &Writer{w: w, o: o, schema: schema, pool: pool, mem: mem}
+	wr := &Writer{w: w, o: o, schema: schema, pool: pool}
 	wr.cv.zone = o.zone
 	wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
 	wr.cols = wr.root.flat(nil)
@@ -216,9 +232,7 @@ func newWriter(w io.Writer, schema *Type, o *options, mem *memoryManager, pool *
 			return nil, fmt.Errorf("orc: new writer: bloom filter column %q is not in the schema", name)
 		}
 	}
-	if mem != nil {
-		mem.register(wr)
-	}
+	wr.acct = budget.Open(wr.spill)
 	return wr, nil
 }
 
@@ -228,13 +242,32 @@ func lowerString(s string) string { return string(lowerASCII(nil, []byte(s))) }
 // fit the schema returns a *writer.RecordError and leaves no trace in the
 // file; any other error is fatal for the file.
 func (w *Writer) Append(value []byte) error {
-	w.mu.Lock()
+	w.acct.Lock()
 	err := w.appendLocked(value)
-	w.mu.Unlock()
-	if err == nil && w.mem != nil {
-		err = w.mem.afterAppend(w)
+	if err == nil {
+		// The columns grew before they could ask: charge what they hold
+		// now, and flush the largest files, this one included, if that
+		// is over the budget. A failed flush of this file is its error.
+		w.acct.Set(w.heldBytes())
+		w.acct.Fit()
+		err = w.err
 	}
+	w.acct.Unlock()
 	return err
+}
+
+// spill flushes the buffered rows as an early stripe and frees the
+// buffers, for a file of the budget that needs the memory; it runs with
+// the account locked, maybe in another file's goroutine, so an error
+// stays in w.err for the file's owner.
+func (w *Writer) spill() {
+	if w.err == nil {
+		_ = w.flushStripe(true)
+	}
+	if w.err != nil {
+		w.releaseBuffers() // the file is lost anyway
+	}
+	w.acct.Set(w.heldBytes())
 }
 
 func (w *Writer) appendLocked(value []byte) error {
@@ -317,23 +350,23 @@ func (w *Writer) heldBytes() int64 {
 
 // Flush writes the buffered rows as a stripe.
 func (w *Writer) Flush() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.acct.Lock()
+	defer w.acct.Unlock()
 	if w.closed {
 		return errClosed
 	}
-	return w.flushStripe(false)
+	err := w.flushStripe(false)
+	w.acct.Set(w.heldBytes())
+	return err
 }
 
 // Close writes the last stripe and the file tail with meta as user
 // metadata. It does not close the underlying writer.
 func (w *Writer) Close(meta map[string]string) error {
-	w.mu.Lock()
+	w.acct.Lock()
+	defer w.acct.Unlock()
 	err := w.closeLocked(meta)
-	w.mu.Unlock()
-	if w.mem != nil {
-		w.mem.unregister(w)
-	}
+	w.acct.Close()
 	return err
 }
 
@@ -341,12 +374,10 @@ func (w *Writer) Close(meta map[string]string) error {
 // buffers leave the format's budget, and a reclaim no longer flushes its
 // stripes into a file nobody will read.
 func (w *Writer) Discard() {
-	w.mu.Lock()
+	w.acct.Lock()
+	defer w.acct.Unlock()
 	w.closed = true
-	w.mu.Unlock()
-	if w.mem != nil {
-		w.mem.unregister(w)
-	}
+	w.acct.Close()
 }
 
 func (w *Writer) closeLocked(meta map[string]string) error {
@@ -409,7 +440,7 @@ func (w *Writer) writeTail() error {
 		HeaderLength:    uint64(len(spec.Magic)),
 		ContentLength:   content,
 		Stripes:         w.stripes,
-		Types:           w.schema.footerTypes(),
+		Types:           w.schema.Footer(),
 		Metadata:        w.userMeta,
 		NumberOfRows:    w.rows,
 		RowIndexStride:  uint32(w.o.rowIndexStride),

@@ -396,7 +396,7 @@ func TestMemoryBudgetHolds(t *testing.T) {
 	if peak < budget/2 {
 		t.Errorf("peak %d bytes: the test did not load the budget", peak)
 	}
-	if p := f.mem.peak.Load(); p > budget {
+	if p := f.Budget().Peak(); p > budget {
 		t.Errorf("manager saw %d bytes held, budget %d", p, budget)
 	}
 	for i, enc := range encs {
@@ -484,7 +484,7 @@ var _ io.Writer = failingWriter{}
 
 // TestMemoryBudgetConcurrent appends from several goroutines, as partitions
 // of a pipeline do; run with -race it checks the locking between writers and
-// the memory manager, which flushes one goroutine's file from another.
+// the memory budget, which flushes one goroutine's file from another.
 func TestMemoryBudgetConcurrent(t *testing.T) {
 	schema, _ := ParseSchema(logSchema)
 	const budget = 4 << 20
@@ -537,7 +537,7 @@ func TestMemoryBudgetConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if p := f.mem.peak.Load(); p > budget {
+	if p := f.Budget().Peak(); p > budget {
 		t.Errorf("peak %d bytes over budget %d", p, budget)
 	}
 	if held := f.BufferedBytes(); held != 0 {

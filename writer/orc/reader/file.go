@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/landfall/landfall/writer/orc/schema"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -167,7 +168,7 @@ func (f *File) readTail() error {
 	if err := f.footer.Unmarshal(fb); err != nil {
 		return fmt.Errorf("orc: read footer: %w", err)
 	}
-	if f.schema, err = buildSchema(f.footer.Types); err != nil {
+	if f.schema, err = schema.FromFooter(f.footer.Types); err != nil {
 		return fmt.Errorf("orc: read schema: %w", err)
 	}
 	contentEnd := uint64(avail) + uint64(len(spec.Magic)) - footerLen - metaLen - f.ps.StripeStatisticsLength
