@@ -73,11 +73,16 @@ func (p *Pipeline) checkTableFormat() error {
 const formatCheckPatience = 2 * time.Minute
 
 // checkTableFormatPatiently is checkTableFormat retried with backoff while
-// the warehouse fails (not while the formats differ: that is final).
+// the warehouse fails (not while the formats differ, nor when the
+// warehouse refuses landfall's user: those are final, and waiting would
+// only hide a configuration to fix).
 func (p *Pipeline) checkTableFormatPatiently(ctx context.Context) error {
 	deadline := time.Now().Add(formatCheckPatience)
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		err := p.checkTableFormat()
+		if errors.Is(err, fs.ErrPermission) {
+			return fmt.Errorf("warehouse.uri: %w; give landfall's user (with kerberos, kerberos.principal as the cluster maps it) write permission on %s", err, p.cfg.Warehouse.URI)
+		}
 		if err == nil || errors.Is(err, ErrFormatMismatch) || errors.Is(err, state.ErrNotOwner) || time.Now().Add(wait).After(deadline) {
 			return err
 		}

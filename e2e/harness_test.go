@@ -102,6 +102,10 @@ type tableConfig struct {
 	// bloom_filter_columns or lzo_input_format (replacing the default
 	// schema when it sets one).
 	formatExtra string
+	// kerberos writes to hdfs-krb.sh's Kerberized HDFS as
+	// landfall/localhost (kerberos_test.go); the test reads back as the
+	// superuser nn/localhost.
+	kerberos bool
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -167,7 +171,12 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tb.etcd.Close() })
-	tb.fs = newHDFS(t, tb.root)
+	if tc.kerberos {
+		hdfsAddr = endpoint(t, "LANDFALL_E2E_KRB_HDFS")
+		tb.fs = newKerberosHDFS(t, tb.root)
+	} else {
+		tb.fs = newHDFS(t, tb.root)
+	}
 
 	if tc.checkpoint == 0 {
 		tc.checkpoint = time.Second
@@ -238,6 +247,9 @@ late:
 	}
 	if tc.secure {
 		cfg = strings.Replace(cfg, "\netcd:\n", "\n"+secureYAML.kafka+"etcd:\n"+secureYAML.etcd, 1)
+	}
+	if tc.kerberos {
+		cfg = strings.Replace(cfg, "\nformat:", "\n"+kerberosServices(t).yaml()+"format:", 1)
 	}
 	if tc.warehouseTimeout > 0 {
 		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)

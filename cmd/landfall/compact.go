@@ -80,9 +80,16 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("etcd: %w", err)
 	}
 	defer cli.Close()
-	wfs, err := openWarehouse(cfg.Warehouse.URI)
+	kc, err := kerberosLogin(cfg, nil)
 	if err != nil {
-		return fmt.Errorf("warehouse.uri: %w", err)
+		return err
+	}
+	if kc != nil {
+		defer kc.Destroy()
+	}
+	wfs, err := openWarehouse(cfg.Warehouse.URI, warehouseOptions(cfg, kc)...)
+	if err != nil {
+		return warehouseErr(cfg, err)
 	}
 	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()

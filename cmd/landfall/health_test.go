@@ -99,8 +99,8 @@ metrics: {listen: "127.0.0.1:0"}
 
 	var broken, armed atomic.Bool
 	gate := gatedFS{armed: &armed, entered: make(chan struct{}), release: make(chan struct{}), once: new(sync.Once)}
-	openWarehouse = func(uri string) (fsys.FS, error) {
-		f, err := fsys.Open(uri)
+	openWarehouse = func(uri string, opts ...fsys.OpenOption) (fsys.FS, error) {
+		f, err := fsys.Open(uri, opts...)
 		g := gate
 		g.FS = faultyFS{f, &broken}
 		return g, err

@@ -60,9 +60,16 @@ func runIndex(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	wfs, err := openWarehouse(cfg.Warehouse.URI)
+	kc, err := kerberosLogin(cfg, nil)
 	if err != nil {
-		return fmt.Errorf("warehouse.uri: %w", err)
+		return err
+	}
+	if kc != nil {
+		defer kc.Destroy()
+	}
+	wfs, err := openWarehouse(cfg.Warehouse.URI, warehouseOptions(cfg, kc)...)
+	if err != nil {
+		return warehouseErr(cfg, err)
 	}
 	defer wfs.Close()
 	// Retried read errors of a --follow go to stderr: stdout is the stream.

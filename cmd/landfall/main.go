@@ -254,6 +254,17 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	if err := checkKafka(ctx, cfg, kopts, log); err != nil {
 		return err
 	}
+	// Kerberos next, for the same reason: a keytab the KDC refuses fails
+	// the start naming kerberos.keytab. One client for every attempt; it
+	// keeps itself logged in from the keytab for as long as it runs.
+	kc, err := kerberosLogin(cfg, log)
+	if err != nil {
+		return err
+	}
+	if kc != nil {
+		defer kc.Destroy()
+	}
+	wopts := warehouseOptions(cfg, kc)
 
 	endpoints := cfg.Etcd.Endpoints
 	if endpoints[0] == "embedded" {
@@ -275,7 +286,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		current.Store(reg)
 		t0 := time.Now()
 		var attempt *committer.Pipeline
-		err := runOnce(ctx, cfg, endpoints, kopts, &format, reg, log, func(p *committer.Pipeline) {
+		err := runOnce(ctx, cfg, endpoints, kopts, wopts, &format, reg, log, func(p *committer.Pipeline) {
 			attempt = p
 			hc.started(p)
 			if started != nil {
@@ -346,7 +357,7 @@ var openWarehouse = fsys.Open
 // runOnce is one attempt of run: clients, ownership, recovery and the
 // pipeline, all closed again when it returns. It makes *format on the first
 // attempt, once the table has had its say on the schema.
-func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, wopts []fsys.OpenOption, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
 	ecfg, err := etcdClientConfig(cfg, endpoints, log)
 	if err != nil {
 		return err
@@ -357,9 +368,9 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kop
 	}
 	defer cli.Close()
 
-	wfs, err := openWarehouse(cfg.Warehouse.URI)
+	wfs, err := openWarehouse(cfg.Warehouse.URI, wopts...)
 	if err != nil {
-		return fmt.Errorf("warehouse.uri: %w", err)
+		return warehouseErr(cfg, err)
 	}
 	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()

@@ -75,8 +75,8 @@ watermark: {out_of_orderness: 1m}
 		t.Fatal(err)
 	}
 	var broken atomic.Bool
-	openWarehouse = func(uri string) (fsys.FS, error) {
-		f, err := fsys.Open(uri)
+	openWarehouse = func(uri string, opts ...fsys.OpenOption) (fsys.FS, error) {
+		f, err := fsys.Open(uri, opts...)
 		return faultyFS{f, &broken}, err
 	}
 	restartBackoff = 50 * time.Millisecond

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -18,7 +20,46 @@ import (
 	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/internal/security"
 	"github.com/landfall/landfall/state"
+	"github.com/landfall/landfall/writer/fsys"
 )
+
+// kerberosLoginTimeout bounds the start's login at the KDC.
+const kerberosLoginTimeout = 20 * time.Second
+
+// kerberosLogin logs in with the kerberos block (nil, nil without one),
+// before anything is written: a keytab the KDC refuses stops the start
+// naming kerberos.keytab. The log may be nil.
+func kerberosLogin(cfg *committer.Config, log *slog.Logger) (*krb.Client, error) {
+	if !cfg.Kerberos.On() {
+		return nil, nil
+	}
+	kc, err := cfg.Kerberos.Login("kerberos", kerberosLoginTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("kerberos login", "principal", cfg.Kerberos.Principal, "keytab", cfg.Kerberos.Keytab)
+	}
+	return kc, nil
+}
+
+// warehouseOptions has an hdfs:// warehouse use the Kerberos client.
+func warehouseOptions(cfg *committer.Config, kc *krb.Client) []fsys.OpenOption {
+	if kc == nil {
+		return nil
+	}
+	return []fsys.OpenOption{fsys.WithKerberos(kc, cfg.Warehouse.NamenodeSPN(), cfg.Warehouse.DataTransferProtection)}
+}
+
+// warehouseErr names the key to fix when the warehouse can't be opened:
+// with Kerberos, a NameNode principal the KDC doesn't know is
+// warehouse.namenode_principal's fault, not the URI's.
+func warehouseErr(cfg *committer.Config, err error) error {
+	if cfg.Kerberos.On() && strings.Contains(err.Error(), "KDC_ERR_S_PRINCIPAL_UNKNOWN") {
+		return fmt.Errorf("warehouse.namenode_principal: the KDC knows no NameNode principal %s for the warehouse's NameNodes (%w); set it to the cluster's dfs.namenode.kerberos.principal", cfg.Warehouse.NamenodeSPN(), err)
+	}
+	return fmt.Errorf("warehouse.uri: %w", err)
+}
 
 // etcdClientConfig is the etcd client's configuration: endpoints, etcd.tls
 // and the user's credentials.

@@ -4,6 +4,9 @@
 //	probe kafka 127.0.0.1:19092      metadata names a broker and a controller
 //	probe hdfs 127.0.0.1:19000       a file is written to a DataNode, read back, removed
 //	probe etcd http://127.0.0.1:12379 a key is put and read back
+//	probe hdfs-krb localhost:19400 KEYTAB PRINCIPAL KRB5CONF
+//	                                 the same through Kerberos (NameNode nn/_HOST,
+//	                                 data transfer protection "authentication")
 //	probe kafka-sasl 127.0.0.1:19392 metadata over SASL_SSL (SCRAM-SHA-512), with
 //	                                 LANDFALL_PROBE_CA, _USER and _PASSWORD_FILE
 package main
@@ -25,6 +28,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 6 && os.Args[1] == "hdfs-krb" {
+		if err := probeHDFSKerberos(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
+			fmt.Fprintf(os.Stderr, "probe hdfs-krb: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: probe kafka|kafka-sasl|hdfs|etcd ADDRESS")
 		os.Exit(2)
@@ -72,8 +82,22 @@ func probeKafka(ctx context.Context, addr string, opts ...kgo.Opt) error {
 	return nil
 }
 
+func probeHDFSKerberos(addr, keytab, principal, krb5conf string) error {
+	kc, err := security.Kerberos{Principal: principal, Keytab: keytab, Krb5Conf: krb5conf}.Login("kerberos", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer kc.Destroy()
+	return probeHDFSWith(hdfs.ClientOptions{Addresses: []string{addr}, KerberosClient: kc,
+		KerberosServicePrincipleName: "nn/_HOST", DataTransferProtection: "authentication"})
+}
+
 func probeHDFS(addr string) error {
-	cl, err := hdfs.NewClient(hdfs.ClientOptions{Addresses: []string{addr}, User: "root"})
+	return probeHDFSWith(hdfs.ClientOptions{Addresses: []string{addr}, User: "root"})
+}
+
+func probeHDFSWith(opts hdfs.ClientOptions) error {
+	cl, err := hdfs.NewClient(opts)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
+
+	krb "github.com/jcmturner/gokrb5/v8/client"
 )
 
 // FS is a warehouse filesystem rooted at a table or warehouse directory.
@@ -65,7 +67,14 @@ var ErrUnsupported = errors.New("fsys: unsupported warehouse URI")
 
 // Open returns the backend for a warehouse URI: file:///abs/path, or a
 // plain absolute path.
-func Open(uri string) (FS, error) {
+//
+// Options configure one backend and are ignored by the others: a
+// Kerberos client means nothing to the local filesystem.
+func Open(uri string, opts ...OpenOption) (FS, error) {
+	var o openOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	u, err := url.Parse(uri)
 	if err != nil {
 		return nil, fmt.Errorf("fsys: parse warehouse URI %q: %w", uri, err)
@@ -77,8 +86,29 @@ func Open(uri string) (FS, error) {
 		}
 		return NewLocal(u.Path)
 	case "hdfs":
-		return openHDFS(u)
+		return openHDFS(u, o)
 	default:
 		return nil, fmt.Errorf("%w: %q: scheme %q (use file:// or hdfs://)", ErrUnsupported, uri, u.Scheme)
+	}
+}
+
+// OpenOption configures Open.
+type OpenOption func(*openOptions)
+
+type openOptions struct {
+	hdfs []func(*HDFSOptions)
+}
+
+// WithKerberos has an hdfs:// warehouse log in to the NameNode with cl
+// (logged in, and kept logged in, by its owner) as the service principal
+// spn (e.g. "nn/_HOST": _HOST becomes each NameNode's host name, as in
+// dfs.namenode.kerberos.principal), and talk SASL to the DataNodes with
+// protection ("authentication", "integrity" or "privacy", the cluster's
+// dfs.data.transfer.protection; empty for none).
+func WithKerberos(cl *krb.Client, spn, protection string) OpenOption {
+	return func(o *openOptions) {
+		o.hdfs = append(o.hdfs, func(h *HDFSOptions) {
+			h.KerberosClient, h.KerberosServicePrincipalName, h.DataTransferProtection = cl, spn, protection
+		})
 	}
 }

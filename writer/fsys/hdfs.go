@@ -480,7 +480,7 @@ func (h *HDFS) Close() error {
 
 // openHDFS serves fsys.Open for hdfs://[user@]host[:port][,host2[:port]]/path.
 // The port defaults to 8020; the user to $HADOOP_USER_NAME, then the OS user.
-func openHDFS(u *url.URL) (FS, error) {
+func openHDFS(u *url.URL, o openOptions) (FS, error) {
 	if u.Host == "" || u.Path == "" || u.Path[0] != '/' {
 		return nil, fmt.Errorf("%w: %q: want hdfs://namenode:8020/absolute/path", ErrUnsupported, u.Redacted())
 	}
@@ -493,6 +493,9 @@ func openHDFS(u *url.URL) (FS, error) {
 	}
 	if u.User != nil {
 		opts.User = u.User.Username()
+	}
+	for _, f := range o.hdfs {
+		f(&opts)
 	}
 	return NewHDFS(opts)
 }
