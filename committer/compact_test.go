@@ -266,21 +266,11 @@ func TestCompactionFileCounts(t *testing.T) {
 	})
 	total := 0
 	for _, dir := range parts {
-		ents, err := lfs.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files, bytes := 0, int64(0)
-		for _, en := range ents {
-			if strings.HasPrefix(en.Name(), "part-") {
-				files++
-				bytes += en.Size()
-			}
-		}
-		if limit := int((bytes+cfg.Compaction.TargetSize-1)/cfg.Compaction.TargetSize) + 1; files > limit {
+		files, bytes := partFiles(t, lfs, dir)
+		if limit := (bytes+cfg.Compaction.TargetSize-1)/cfg.Compaction.TargetSize + 1; files > limit {
 			t.Errorf("%s committed with %d files of %d bytes, want at most %d", dir, files, bytes, limit)
 		}
-		total += files
+		total += int(files)
 	}
 	if l := readTable(t, e.dir); l.IDs["0"] != 1 || l.IDs["39"] != 1 || len(l.IDs) != 41 || l.ByDir[parts[2]] != 0 {
 		t.Fatalf("the table holds %d distinct records, want 41 each once", len(l.IDs))
@@ -353,17 +343,7 @@ func TestLateUpdateAfterMergeCountsTheFiles(t *testing.T) {
 	waitFor(t, 10*time.Second, "hour 10 committed", func() bool { return len(rc.commits(hour10)) == 1 })
 	e.produceRaw(rec(11, h.Add(30*time.Minute))) // late, for hour 10
 	waitFor(t, 10*time.Second, "hour 10 re-committed", func() bool { return len(rc.commits(hour10)) == 2 })
-	files, bytes := int64(0), int64(0)
-	ents, err := wfs.ReadDir(hour10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range ents {
-		if strings.HasPrefix(en.Name(), "part-") {
-			files++
-			bytes += en.Size()
-		}
-	}
+	files, bytes := partFiles(t, wfs, hour10)
 	cs := rc.commits(hour10)
 	if cs[0].NumFiles != 1 {
 		t.Fatalf("hour 10 was committed with %d files, want its merged file", cs[0].NumFiles)
@@ -405,17 +385,7 @@ func TestMergedCommitAfterCrashCountsTheFiles(t *testing.T) {
 	defer in.stop(t)
 	const hour10 = "log_date=20261121/log_hour=10"
 	waitFor(t, 10*time.Second, "hour 10 committed", func() bool { return len(rc.commits(hour10)) == 1 })
-	files, bytes := int64(0), int64(0)
-	ents, err := wfs.ReadDir(hour10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range ents {
-		if strings.HasPrefix(en.Name(), "part-") {
-			files++
-			bytes += en.Size()
-		}
-	}
+	files, bytes := partFiles(t, wfs, hour10)
 	if c := rc.commits(hour10)[0]; files != 1 || c.NumFiles != files || c.TotalSize != bytes || c.NumRows != 6 {
 		t.Fatalf("hour 10 committed as %d files, %d bytes, %d rows; it holds %d files, %d bytes, 6 rows", c.NumFiles, c.TotalSize, c.NumRows, files, bytes)
 	}
@@ -480,4 +450,20 @@ func TestCompactionWritesGroupsConcurrently(t *testing.T) {
 		t.Fatalf("hour 10: %d merged files of %d (%d bytes), want 3 to %d", merged, files, bytes, limit)
 	}
 	e.checkExactlyOnce(readTable(t, e.dir))
+}
+
+// partFiles counts a partition directory's data files and their bytes.
+func partFiles(t *testing.T, f fsys.FS, dir string) (files, bytes int64) {
+	t.Helper()
+	ents, err := f.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range ents {
+		if strings.HasPrefix(en.Name(), "part-") {
+			files++
+			bytes += en.Size()
+		}
+	}
+	return files, bytes
 }

@@ -58,21 +58,7 @@ func TestCompactOnDemand(t *testing.T) {
 	if res.Merges != 1 || res.FilesAfter != 1 || res.FilesBefore != int(before.NumFiles) || !res.Recommitted || len(res.Unindexed) != 0 {
 		t.Fatalf("compact: %+v, want %d files merged into 1 and the partition re-committed", res, before.NumFiles)
 	}
-	l := readTable(t, e.dir)
-	if n := l.Files; n < 1 {
-		t.Fatal("no files")
-	}
-	files, bytes := int64(0), int64(0)
-	ents, err := wfs.ReadDir(hour10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, en := range ents {
-		if strings.HasPrefix(en.Name(), "part-") {
-			files++
-			bytes += en.Size()
-		}
-	}
+	files, bytes := partFiles(t, wfs, hour10)
 	cs := rc.commits(hour10)
 	if len(cs) != n0+1 {
 		t.Fatalf("%d commits of hour 10, want %d and the re-commit", len(cs), n0)
