@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/state"
@@ -66,18 +65,19 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	endpoints := cfg.Etcd.Endpoints
-	if endpoints[0] == "embedded" {
-		e, err := state.StartEmbedded(cfg.Etcd.EmbeddedDir, 0, 0)
-		if err != nil {
-			return err
-		}
-		defer e.Close()
-		endpoints = []string{e.URL()}
-	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: cfg.Etcd.DialTimeout, Logger: nopZap()})
+	endpoints, closeEtcd, err := etcdEndpoints(cfg)
 	if err != nil {
-		return fmt.Errorf("etcd: %w", err)
+		return err
+	}
+	defer closeEtcd()
+	// The same client as run's: etcd.tls and the user's credentials.
+	ecfg, err := etcdClientConfig(cfg, endpoints, log)
+	if err != nil {
+		return err
+	}
+	cli, err := dialEtcd(ctx, cfg, ecfg, log)
+	if err != nil {
+		return err
 	}
 	defer cli.Close()
 	kc, err := kerberosLogin(cfg, nil)
@@ -111,6 +111,9 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("compact: logid %s is still owned by another process after --wait %v: stop its landfall run first (with compaction.enabled it merges partitions itself before committing them)", cfg.LogID, *wait)
+		}
+		if errors.Is(err, state.ErrDenied) {
+			return explainDenied(cfg, err)
 		}
 		return err
 	}

@@ -266,15 +266,11 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	}
 	wopts := warehouseOptions(cfg, kc)
 
-	endpoints := cfg.Etcd.Endpoints
-	if endpoints[0] == "embedded" {
-		e, err := state.StartEmbedded(cfg.Etcd.EmbeddedDir, 0, 0)
-		if err != nil {
-			return err
-		}
-		defer e.Close()
-		endpoints = []string{e.URL()}
+	endpoints, closeEtcd, err := etcdEndpoints(cfg)
+	if err != nil {
+		return err
 	}
+	defer closeEtcd()
 
 	ran := false
 	backoff := restartBackoff
@@ -353,6 +349,19 @@ const maxRestartBackoff = 30 * time.Second
 
 // openWarehouse opens the warehouse; tests put faults behind it.
 var openWarehouse = fsys.Open
+
+// etcdEndpoints are etcd.endpoints, or, for "embedded", those of an etcd
+// started here on etcd.embedded_dir (stopped by the returned func).
+func etcdEndpoints(cfg *committer.Config) ([]string, func(), error) {
+	if cfg.Etcd.Endpoints[0] != "embedded" {
+		return cfg.Etcd.Endpoints, func() {}, nil
+	}
+	e, err := state.StartEmbedded(cfg.Etcd.EmbeddedDir, 0, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{e.URL()}, func() { e.Close() }, nil
+}
 
 // runOnce is one attempt of run: clients, ownership, recovery and the
 // pipeline, all closed again when it returns. It makes *format on the first
