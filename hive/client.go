@@ -1,22 +1,26 @@
 package hive
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/apache/thrift/lib/go/thrift"
 	hms "github.com/beltran/gohive/hive_metastore"
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Client talks to the Hive metastore over Thrift (binary protocol, buffered
-// transport: what a metastore serves unless SASL or framing is configured).
+// transport: what a metastore serves unless SASL or framing is configured;
+// with WithKerberos, SASL GSSAPI as a Kerberized metastore wants).
 //
 // It keeps a small pool of connections, bounds every call by the context and
 // the configured call timeout, retries transient failures with backoff and
@@ -28,6 +32,10 @@ type Client struct {
 	log   *slog.Logger
 	m     *clientMetrics
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	// krb, when set, authenticates every connection with SASL GSSAPI
+	// as the service spns[i] for addrs[i].
+	krb  *krb.Client
+	spns []string
 
 	// sem holds one token per open or opening connection, so that at most
 	// MaxConns calls are in flight: a slow metastore gets queued callers,
@@ -42,7 +50,7 @@ type Client struct {
 
 type conn struct {
 	uriIdx int
-	nc     net.Conn
+	nc     net.Conn // deadlines go here, with or without SASL above it
 	cl     *hms.ThriftHiveMetastoreClient
 }
 
@@ -78,6 +86,7 @@ type options struct {
 	log        *slog.Logger
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	client     *Client
+	krb        *krb.Client
 	httpClient httpDoer
 	kafkaOpts  []kafkaOpt
 }
@@ -87,6 +96,14 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) 
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithKerberos has the client authenticate to the metastore with SASL
+// GSSAPI, with tickets from cl for the metastore's principal
+// (MetastoreConfig.KerberosPrincipal). cl is landfall's logged-in client,
+// shared with HDFS: it logs in again from its keytab when its ticket runs
+// out, so new connections keep working for as long as the process runs;
+// an established connection needs no ticket after its negotiation.
+func WithKerberos(cl *krb.Client) Option { return func(o *options) { o.krb = cl } }
 
 // WithClient makes the metastore step use an existing client instead of
 // opening its own, so that the process keeps one pool.
@@ -118,11 +135,13 @@ func NewClient(cfg MetastoreConfig, opts ...Option) (*Client, error) {
 		log:  o.log,
 		m:    newClientMetrics(o.reg),
 		dial: o.dial,
+		krb:  o.krb,
 		sem:  make(chan struct{}, cfg.MaxConns),
 	}
 	for _, u := range cfg.URIs {
 		a, _ := parseThriftURI(u) // validated above
 		c.addrs = append(c.addrs, a)
+		c.spns = append(c.spns, cfg.metastoreSPN(a))
 	}
 	return c, nil
 }
@@ -181,8 +200,11 @@ func (c *Client) once(ctx context.Context, op string, fn func(context.Context, *
 
 	cn, err := c.get(ctx)
 	if err != nil {
-		c.m.requests.WithLabelValues(op, "transient").Inc()
-		return ctx.Err() == nil, fmt.Errorf("hive: metastore %s: %w", op, err)
+		// A principal the KDC doesn't know or a refused negotiation
+		// stays so until an operator acts.
+		transient := ctx.Err() == nil && !IsPermanent(err)
+		c.m.requests.WithLabelValues(op, resultLabel(err, transient)).Inc()
+		return transient, fmt.Errorf("hive: metastore %s: %w", op, err)
 	}
 	// The call's context carries the call timeout. Thrift's binary protocol
 	// retries a timed-out read while its context has time left, so the
@@ -276,14 +298,76 @@ func (c *Client) get(ctx context.Context) (*conn, error) {
 func (c *Client) connect(ctx context.Context, idx int) (*conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
+	var mech *gssapiMech
+	if c.krb != nil {
+		// The ticket first: a principal the KDC doesn't know fails the
+		// same whether the metastore is up or not.
+		mech = newGSSAPIMech(c.krb, c.spns[idx])
+		if _, _, err := mech.ticket(); err != nil {
+			return nil, c.ticketErr(idx, err)
+		}
+	}
 	nc, err := c.dial(dctx, "tcp", c.addrs[idx])
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", c.uris[idx], err)
 	}
-	tr := thrift.NewStreamTransportRW(nc)
+	var tr thrift.TTransport = thrift.NewStreamTransportRW(nc)
+	if mech != nil {
+		if tr, err = c.negotiate(dctx, idx, nc, mech); err != nil {
+			_ = nc.Close()
+			return nil, err
+		}
+	}
 	conf := &thrift.TConfiguration{}
 	proto := thrift.NewTBinaryProtocolConf(tr, conf)
 	return &conn{uriIdx: idx, nc: nc, cl: hms.NewThriftHiveMetastoreClient(thrift.NewTStandardClient(proto, proto))}, nil
+}
+
+// negotiate runs the SASL GSSAPI negotiation on nc within the connect
+// timeout and returns the transport for the Thrift calls.
+func (c *Client) negotiate(ctx context.Context, idx int, nc net.Conn, mech *gssapiMech) (thrift.TTransport, error) {
+	if d, ok := ctx.Deadline(); ok {
+		if err := nc.SetDeadline(d); err != nil {
+			return nil, fmt.Errorf("sasl to %s: set deadline: %w", c.uris[idx], err)
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	rw := bufio.NewReadWriter(bufio.NewReader(nc), bufio.NewWriter(nc))
+	err := saslNegotiate(rw, mech)
+	if !stop() && err == nil {
+		err = fmt.Errorf("no end of the negotiation within %v: %w", c.cfg.ConnectTimeout, ctx.Err())
+	}
+	if err != nil {
+		var te *errTicket
+		var refused *SASLRefusedError
+		var me *mechError
+		switch {
+		case errors.As(err, &te):
+			return nil, c.ticketErr(idx, te.err)
+		case errors.As(err, &refused), errors.As(err, &me):
+			// The metastore said no, or its answers don't verify: the
+			// principal or the metastore's setup is wrong, not the network.
+			return nil, Permanent(fmt.Errorf("hive.metastore.kerberos_principal: sasl GSSAPI to %s as the service %s: %w; check that it is the metastore's hive.metastore.kerberos.principal and that landfall's principal may use the metastore",
+				c.uris[idx], c.spns[idx], err))
+		}
+		return nil, fmt.Errorf("sasl to %s: %w", c.uris[idx], err)
+	}
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		return nil, fmt.Errorf("sasl to %s: clear deadline: %w", c.uris[idx], err)
+	}
+	return newSASLTransport(nc, rw), nil
+}
+
+// ticketErr explains a failed ticket request for the metastore's service:
+// an unknown principal is the config's to fix, anything else (a KDC that
+// doesn't answer) may pass.
+func (c *Client) ticketErr(idx int, err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if strings.Contains(msg, "KDC_ERR_S_PRINCIPAL_UNKNOWN") {
+		return Permanent(fmt.Errorf("hive.metastore.kerberos_principal: the KDC knows no metastore principal %s for %s (%s); set it to the metastore's hive.metastore.kerberos.principal (_HOST stands for the URI's host)",
+			c.spns[idx], c.uris[idx], msg))
+	}
+	return fmt.Errorf("kerberos ticket for the metastore principal %s (%s): %s", c.spns[idx], c.uris[idx], msg)
 }
 
 func (c *Client) failover(from, to int) {

@@ -3,6 +3,7 @@ package hive
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -50,6 +51,12 @@ type MetastoreConfig struct {
 	// Retry bounds the retries inside one call; the commit queue retries
 	// failed commits again later with its own backoff.
 	Retry RetryConfig `yaml:"retry"`
+	// KerberosPrincipal is the metastore's Kerberos principal, its
+	// hive.metastore.kerberos.principal (default hive/_HOST@<kerberos
+	// realm>); _HOST stands for each URI's host, lowercased, as Hive's
+	// own client replaces it. Used only with a Kerberos client
+	// (WithKerberos): the connection then speaks SASL GSSAPI.
+	KerberosPrincipal string `yaml:"kerberos_principal"`
 }
 
 // RetryConfig is an exponential backoff with full jitter.
@@ -219,6 +226,11 @@ func (c MetastoreConfig) validate(key, stepsKey string) []error {
 	if c.MaxConns < 0 {
 		errs = append(errs, fmt.Errorf("%s.max_conns: %d is negative; use e.g. 4", key, c.MaxConns))
 	}
+	if c.KerberosPrincipal != "" {
+		if _, err := security.ServicePrincipal(key+".kerberos_principal", c.KerberosPrincipal); err != nil {
+			errs = append(errs, fmt.Errorf("%w; set it to the metastore's hive.metastore.kerberos.principal, e.g. hive/_HOST@EXAMPLE.COM", err))
+		}
+	}
 	return append(errs, c.Retry.validate(key+".retry")...)
 }
 
@@ -281,6 +293,26 @@ func (c KafkaConfig) validate(key, stepsKey string) []error {
 		errs = append(errs, err)
 	}
 	return errs
+}
+
+// DefaultKerberosPrincipal is the metastore principal without
+// kerberos_principal, before the realm is added.
+const DefaultKerberosPrincipal = "hive/_HOST"
+
+// metastoreSPN is the service principal to ask tickets for to reach the
+// metastore at addr (host:port): the principal without its realm, _HOST
+// replaced by the host. Call it after validate.
+func (c MetastoreConfig) metastoreSPN(addr string) string {
+	p := c.KerberosPrincipal
+	if p == "" {
+		p = DefaultKerberosPrincipal
+	}
+	p, _, _ = strings.Cut(p, "@")
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	return strings.Replace(p, "_HOST", strings.ToLower(host), 1)
 }
 
 // parseThriftURI turns thrift://host:port into host:port.
