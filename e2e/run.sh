@@ -17,8 +17,8 @@ SERVICES=(etcd kafka hdfs)
 # The secured pair (secure_test.go): TLS+RBAC etcd and a SASL_SSL broker.
 SERVICES+=(etcd-secure kafka-secure)
 # Kerberos (kerberos_test.go): an MIT KDC with a Kerberized NameNode and
-# DataNode.
-SERVICES+=(hdfs-krb)
+# DataNode, then the Kerberized metastore on them (hms_krb_test.go).
+SERVICES+=(hdfs-krb hms-krb)
 
 stop_all() {
 	local i
@@ -55,7 +55,7 @@ fi
 # A run starts from empty services: stop leftovers of an aborted run, then
 # drop their data (downloads stay cached under .cache/).
 stop_all
-rm -rf "${E2E_STATE:?}"/{etcd,kafka,hdfs,hms,etcd-secure,kafka-secure,certs,hdfs-krb} "$E2E_STATE"/*.env "$E2E_STATE"/*.log "$E2E_STATE"/*.pid "$E2E_STATE/tests"
+rm -rf "${E2E_STATE:?}"/{etcd,kafka,hdfs,hms,etcd-secure,kafka-secure,certs,hdfs-krb,hms-krb} "$E2E_STATE"/*.env "$E2E_STATE"/*.log "$E2E_STATE"/*.pid "$E2E_STATE/tests"
 mkdir -p "$E2E_STATE/tests"
 
 log "building bin/landfall"

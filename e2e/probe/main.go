@@ -7,6 +7,9 @@
 //	probe hdfs-krb localhost:19400 KEYTAB PRINCIPAL KRB5CONF
 //	                                 the same through Kerberos (NameNode nn/_HOST,
 //	                                 data transfer protection "authentication")
+//	probe hms-krb thrift://localhost:19483 KEYTAB PRINCIPAL KRB5CONF
+//	                                 get_all_databases over SASL GSSAPI
+//	                                 (metastore principal hive/_HOST)
 //	probe kafka-sasl 127.0.0.1:19392 metadata over SASL_SSL (SCRAM-SHA-512), with
 //	                                 LANDFALL_PROBE_CA, _USER and _PASSWORD_FILE
 package main
@@ -24,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/internal/security"
 )
 
@@ -31,6 +35,13 @@ func main() {
 	if len(os.Args) == 6 && os.Args[1] == "hdfs-krb" {
 		if err := probeHDFSKerberos(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
 			fmt.Fprintf(os.Stderr, "probe hdfs-krb: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) == 6 && os.Args[1] == "hms-krb" {
+		if err := probeHMSKerberos(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
+			fmt.Fprintf(os.Stderr, "probe hms-krb: %v\n", err)
 			os.Exit(1)
 		}
 		return
@@ -90,6 +101,22 @@ func probeHDFSKerberos(addr, keytab, principal, krb5conf string) error {
 	defer kc.Destroy()
 	return probeHDFSWith(hdfs.ClientOptions{Addresses: []string{addr}, KerberosClient: kc,
 		KerberosServicePrincipleName: "nn/_HOST", DataTransferProtection: "authentication"})
+}
+
+func probeHMSKerberos(uri, keytab, principal, krb5conf string) error {
+	kc, err := security.Kerberos{Principal: principal, Keytab: keytab, Krb5Conf: krb5conf}.Login("kerberos", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer kc.Destroy()
+	c, err := hive.NewClient(hive.MetastoreConfig{URIs: []string{uri}, Retry: hive.RetryConfig{Attempts: 1}}, hive.WithKerberos(kc))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Ping(ctx)
 }
 
 func probeHDFS(addr string) error {

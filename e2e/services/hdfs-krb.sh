@@ -17,6 +17,7 @@
 #                    the export (what a second ktadd does)
 #   norights.keytab  landfall-norights/localhost, a valid principal without
 #                    write permission anywhere (HDFS permissions are on)
+#   hive.keytab      hive/localhost, the Kerberized metastore (hms-krb.sh)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -104,6 +105,9 @@ make_realm() {
 	kadm "ktadd -k $KT/landfall.keytab landfall/localhost"
 	kadm "ktadd -k $KT/norights.keytab landfall-norights/localhost"
 	kadm "ktadd -k $KT/stale.keytab landfall-stale/localhost"
+	# The Kerberized metastore's principal (hms-krb.sh).
+	kadm "addprinc -randkey hive/localhost"
+	kadm "ktadd -k $KT/hive.keytab hive/localhost"
 	# A second export changes the key again: stale.keytab is out of date.
 	kadm "ktadd -k $DIR/kdc/rotated.keytab landfall-stale/localhost"
 	chmod 0600 "$KT"/*.keytab
@@ -140,7 +144,7 @@ write_hadoop_config() {
 	{
 		echo '<?xml version="1.0"?><configuration>'
 		# Only these users may talk to the NameNode at all.
-		prop security.client.protocol.acl "landfall,landfall-norights,nn,dn"
+		prop security.client.protocol.acl "landfall,landfall-norights,nn,dn,hive"
 		prop security.datanode.protocol.acl "dn"
 		echo '</configuration>'
 	} >"$CONF/hadoop-policy.xml"
