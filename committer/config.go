@@ -516,11 +516,10 @@ func (c *Config) validateKerberos() []error {
 			errs = append(errs, err)
 		}
 	}
-	if c.Kerberos.On() && len(c.Hive.Metastore.URIs) > 0 {
-		// A Kerberized metastore wants SASL GSSAPI on its Thrift port,
-		// which landfall's client can't speak yet: refused here rather
-		// than as a hung or reset connection at the first commit.
-		errs = append(errs, errors.New("hive.metastore.uris: with kerberos, SASL GSSAPI to the metastore is not supported yet; leave hive.metastore out (commit.steps without metastore) or run without kerberos"))
+	if c.Hive.Metastore.KerberosPrincipal != "" && !c.Kerberos.On() {
+		// Without a login the client would speak plain Thrift to a
+		// metastore the operator said is Kerberized.
+		errs = append(errs, errors.New("hive.metastore.kerberos_principal: set without kerberos; add kerberos.principal and kerberos.keytab, or remove it"))
 	}
 	switch c.Warehouse.DataTransferProtection {
 	case "":

@@ -51,6 +51,13 @@ func TestConfigKerberosKeys(t *testing.T) {
 	if c.Warehouse.NamenodeSPN() != "nn/_HOST" {
 		t.Errorf("default NameNode principal %q", c.Warehouse.NamenodeSPN())
 	}
+	// A Kerberized metastore: SASL GSSAPI, with or without its principal.
+	for _, ms := range []string{"{uris: ['thrift://localhost:9083']}", "{uris: ['thrift://localhost:9083'], kerberos_principal: hive/_HOST@LANDFALL.TEST}"} {
+		_, err = ParseConfig([]byte(withSections(krb + "\n" + wh("") + "\nhive: {database: d, table: t, metastore: " + ms + "}")))
+		if err != nil {
+			t.Fatalf("kerberos with hive.metastore %s: %v", ms, err)
+		}
+	}
 
 	for _, tc := range []struct{ yaml, want string }{
 		{fmt.Sprintf("kerberos: {principal: landfall/localhost, keytab: %s, krb5_conf: %s}", filepath.Join(dir, "nope.keytab"), conf), "kerberos.keytab: " + filepath.Join(dir, "nope.keytab") + ": no such file"},
@@ -62,7 +69,8 @@ func TestConfigKerberosKeys(t *testing.T) {
 		{krb + "\n" + wh(", data_transfer_protection: secret"), `warehouse.data_transfer_protection: "secret": want authentication, integrity or privacy`},
 		{wh(", namenode_principal: nn/_HOST@LANDFALL.TEST"), "warehouse.namenode_principal: set without kerberos"},
 		{wh(", data_transfer_protection: privacy"), "warehouse.data_transfer_protection: set without kerberos"},
-		{krb + "\nhive: {metastore: {uris: ['thrift://localhost:9083']}}", "hive.metastore.uris: with kerberos, SASL GSSAPI to the metastore is not supported yet"},
+		{krb + "\nhive: {database: d, table: t, metastore: {uris: ['thrift://localhost:9083'], kerberos_principal: hive}}", `hive.metastore.kerberos_principal: "hive": want service/host@REALM`},
+		{"hive: {database: d, table: t, metastore: {uris: ['thrift://localhost:9083'], kerberos_principal: hive/_HOST@LANDFALL.TEST}}", "hive.metastore.kerberos_principal: set without kerberos"},
 	} {
 		_, err := ParseConfig([]byte(withSections(tc.yaml)))
 		if err == nil {

@@ -270,7 +270,9 @@ func (t *saslTransport) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (t *saslTransport) RemainingBytes() uint64 { return uint64(len(t.rbuf)) }
+// RemainingBytes is unknown, as for a stream: more frames may follow the
+// one being read.
+func (t *saslTransport) RemainingBytes() uint64 { return ^uint64(0) }
 
 // readDataFrame reads one length-prefixed frame of at most max bytes.
 func readDataFrame(r io.Reader, max int) ([]byte, error) {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -23,11 +24,11 @@ import (
 // hiveSteps connects to the metastore (when one is configured), checks the
 // table against the config — the table is the source of truth for the
 // schema — and builds the commit steps. close releases what it opened.
-func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, cache tableCache, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
+func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, kc *krb.Client, cache tableCache, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
 	close = func() {}
 	var client *hive.Client
 	if len(cfg.Hive.Metastore.URIs) > 0 {
-		client, err = hive.NewClient(cfg.Hive.Metastore, hive.WithRegisterer(reg), hive.WithLogger(log))
+		client, err = hive.NewClient(cfg.Hive.Metastore, metastoreOptions(kc, hive.WithRegisterer(reg), hive.WithLogger(log))...)
 		if err != nil {
 			return nil, close, err
 		}
@@ -204,7 +205,14 @@ func createTable(cfg *committer.Config, log *slog.Logger) error {
 	if len(cfg.Hive.Metastore.URIs) == 0 {
 		return errors.New("hive.metastore.uris: not set; hive create needs a metastore (hive ddl prints the statement instead)")
 	}
-	client, err := hive.NewClient(cfg.Hive.Metastore, hive.WithLogger(log))
+	kc, err := kerberosLogin(cfg, nil)
+	if err != nil {
+		return err
+	}
+	if kc != nil {
+		defer kc.Destroy()
+	}
+	client, err := hive.NewClient(cfg.Hive.Metastore, metastoreOptions(kc, hive.WithLogger(log))...)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 	_ "time/tzdata" // partition time zones must not depend on the host's zoneinfo
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -282,7 +283,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		current.Store(reg)
 		t0 := time.Now()
 		var attempt *committer.Pipeline
-		err := runOnce(ctx, cfg, endpoints, kopts, wopts, &format, reg, log, func(p *committer.Pipeline) {
+		err := runOnce(ctx, cfg, endpoints, kopts, kc, wopts, &format, reg, log, func(p *committer.Pipeline) {
 			attempt = p
 			hc.started(p)
 			if started != nil {
@@ -366,7 +367,7 @@ func etcdEndpoints(cfg *committer.Config) ([]string, func(), error) {
 // runOnce is one attempt of run: clients, ownership, recovery and the
 // pipeline, all closed again when it returns. It makes *format on the first
 // attempt, once the table has had its say on the schema.
-func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, wopts []fsys.OpenOption, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, kc *krb.Client, wopts []fsys.OpenOption, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
 	ecfg, err := etcdClientConfig(cfg, endpoints, log)
 	if err != nil {
 		return err
@@ -383,7 +384,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kop
 	}
 	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()
-	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, newTableCache(cli, cfg), reg, log)
+	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, kc, newTableCache(cli, cfg), reg, log)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,15 @@ func warehouseOptions(cfg *committer.Config, kc *krb.Client) []fsys.OpenOption {
 	return []fsys.OpenOption{fsys.WithKerberos(kc, cfg.Warehouse.NamenodeSPN(), cfg.Warehouse.DataTransferProtection)}
 }
 
+// metastoreOptions has the metastore client speak SASL GSSAPI with the
+// Kerberos client, the same one (and so the same renewals) as HDFS's.
+func metastoreOptions(kc *krb.Client, opts ...hive.Option) []hive.Option {
+	if kc == nil {
+		return opts
+	}
+	return append(opts, hive.WithKerberos(kc))
+}
+
 // warehouseErr names the key to fix when the warehouse can't be opened:
 // with Kerberos, a NameNode principal the KDC doesn't know is
 // warehouse.namenode_principal's fault, not the URI's.
