@@ -206,7 +206,7 @@ func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
 	}
 	hiveYAML, steps := "", "[success-file]"
 	if tc.metastore {
-		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format, !tc.ddl), "[metastore, success-file]"
+		hiveYAML, steps = tb.createHiveTable(hdfsAddr, tc.format, !tc.ddl, tc.kerberos), "[metastore, success-file]"
 	}
 	if tc.webhook != "" {
 		if hiveYAML == "" {
@@ -307,11 +307,22 @@ const hiveTable = "logs"
 // in the e2e Hive metastore, located at the table's HDFS directory and
 // partitioned like the default pattern, and returns the hive section of the
 // config.
-func (tb *table) createHiveTable(hdfsAddr, format string, table bool) string {
+//
+// With kerberos it is hms-krb.sh's Kerberized metastore, which the test
+// talks to as hive/localhost (so that landfall/localhost's tickets at the
+// KDC are landfall's alone).
+func (tb *table) createHiveTable(hdfsAddr, format string, table, kerberos bool) string {
 	t := tb.t
 	t.Helper()
-	uri := endpoint(t, "LANDFALL_E2E_HMS")
-	c, err := hive.NewClient(hive.MetastoreConfig{URIs: []string{uri}, CallTimeout: 30 * time.Second})
+	var uri string
+	var opts []hive.Option
+	if kerberos {
+		uri = endpoint(t, "LANDFALL_E2E_KRB_HMS")
+		opts = append(opts, hive.WithKerberos(kerberosServices(t).login(t, "hive/localhost", "hive")))
+	} else {
+		uri = endpoint(t, "LANDFALL_E2E_HMS")
+	}
+	c, err := hive.NewClient(hive.MetastoreConfig{URIs: []string{uri}, CallTimeout: 30 * time.Second}, opts...)
 	if err != nil {
 		t.Fatalf("metastore client: %v", err)
 	}

@@ -74,6 +74,14 @@ func newKerberosHDFS(t *testing.T, root string) *fsys.HDFS {
 	if err := cl.Chown(root, "landfall", "supergroup"); err != nil {
 		t.Fatal(err)
 	}
+	// The Kerberized metastore makes the test databases' directories
+	// here, as hive (hms_krb_test.go).
+	if err := cl.MkdirAll("/landfall-e2e/hive", 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Chmod("/landfall-e2e/hive", 0o777); err != nil {
+		t.Fatal(err)
+	}
 	h, err := fsys.NewHDFS(fsys.HDFSOptions{Addresses: []string{kc.hdfs}, Root: root, RecoverTimeout: 2 * time.Minute,
 		KerberosClient: nn, KerberosServicePrincipalName: "nn/_HOST", DataTransferProtection: "authentication"})
 	if err != nil {
@@ -161,8 +169,13 @@ func TestKerberosLandsExactlyOnce(t *testing.T) {
 // checkpoint to etcd; with beforeEtcd, no key to etcd at all (the refusal
 // comes before landfall asks etcd for ownership).
 func krbRefusedStart(t *testing.T, edit func(kc krbCluster, cfg string) string, want string, beforeEtcd bool) {
+	krbRefusedStartOf(t, tableConfig{kerberos: true}, edit, want, beforeEtcd)
+}
+
+// krbRefusedStartOf is krbRefusedStart on a table of tc.
+func krbRefusedStartOf(t *testing.T, tc tableConfig, edit func(kc krbCluster, cfg string) string, want string, beforeEtcd bool) {
 	kc := kerberosServices(t)
-	tb := newTable(t, 1, tableConfig{kerberos: true})
+	tb := newTable(t, 1, tc)
 	cfg, err := os.ReadFile(tb.cfgPath)
 	if err != nil {
 		t.Fatal(err)

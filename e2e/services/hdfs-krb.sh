@@ -139,6 +139,9 @@ write_hadoop_config() {
 		prop hadoop.security.authentication kerberos
 		prop hadoop.security.authorization true
 		prop hadoop.rpc.protection authentication
+		# The Kerberized metastore (hms-krb.sh) acts on HDFS as its caller.
+		prop hadoop.proxyuser.hive.hosts '*'
+		prop hadoop.proxyuser.hive.groups '*'
 		echo '</configuration>'
 	} >"$CONF/core-site.xml"
 	{

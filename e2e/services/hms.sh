@@ -79,15 +79,14 @@ PROPS
 }
 
 # krb_metastore_props: the metastore-site lines of the Kerberized mode.
-# setugi off: the metastore acts on HDFS as itself, since the test
-# NameNode has no proxy-user rules for hive.
+# With SASL the metastore acts on HDFS as its caller, through the
+# proxy-user rules hdfs-krb.sh gives hive.
 krb_metastore_props() {
 	[[ -n ${KRB_DIR:-} ]] || return 0
 	cat <<XML
   <property><name>metastore.sasl.enabled</name><value>true</value></property>
   <property><name>metastore.kerberos.principal</name><value>hive/localhost@$REALM</value></property>
   <property><name>metastore.kerberos.keytab.file</name><value>$KRB_DIR/keytabs/hive.keytab</value></property>
-  <property><name>metastore.execute.setugi</name><value>false</value></property>
 XML
 }
 
