@@ -121,7 +121,7 @@ func (m *gssapiMech) step(challenge []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("gssapi: the metastore's security-layer offer has %d bytes, want 4", len(offer))
 	}
 	if offer[0]&layerNone == 0 {
-		return nil, false, fmt.Errorf("gssapi: the metastore requires SASL QOP %s, and landfall supports only auth; set the metastore's hadoop.rpc.protection (or hive.server2.thrift.sasl.qop) to authentication", qopName(offer[0]))
+		return nil, false, fmt.Errorf("gssapi: the metastore requires SASL QOP %s, and landfall supports only auth; set the metastore's hadoop.rpc.protection to authentication", qopName(offer[0]))
 	}
 	// No security layer: the maximum size must be 0 (RFC 4752 section
 	// 3.1); no authorization identity, so the server takes the

@@ -79,7 +79,7 @@ func readSASLFrame(r io.Reader, max int) (status byte, payload []byte, err error
 	}
 	status = hdr[0]
 	if status < saslStart || status > saslComplete {
-		return 0, nil, fmt.Errorf("sasl negotiation: %s (is the metastore's Thrift port SASL? a plain metastore doesn't negotiate: leave kerberos out of hive.metastore's connection or enable hive.metastore.sasl.enabled)", statusName(status))
+		return 0, nil, fmt.Errorf("sasl negotiation: the metastore answered with %s, not a SASL frame; is hive.metastore.sasl.enabled on at the metastore?", statusName(status))
 	}
 	n := binary.BigEndian.Uint32(hdr[1:])
 	if uint64(n) > uint64(max) {
@@ -155,8 +155,12 @@ func saslNegotiate(rw *bufio.ReadWriter, m saslMech) error {
 	if err := rw.Flush(); err != nil {
 		return fmt.Errorf("send sasl initial response: %w", err)
 	}
-	for done := false; ; {
+	for first, done := true, false; ; first = false {
 		status, challenge, err := readSASLFrame(rw, maxNegotiationFrame)
+		if first && errors.Is(err, io.ErrUnexpectedEOF) {
+			// Not a refusal: a metastore restarting closes too.
+			return fmt.Errorf("%w (a metastore without hive.metastore.sasl.enabled closes the connection here)", err)
+		}
 		if err != nil {
 			return err
 		}
