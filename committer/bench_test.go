@@ -18,6 +18,7 @@ import (
 	"github.com/landfall/landfall/cmd/landfall/loggen"
 	"github.com/landfall/landfall/committer"
 	"github.com/landfall/landfall/writer"
+	"github.com/landfall/landfall/writer/lzo"
 )
 
 // BenchmarkPipeline measures the whole pipeline (consume, parse, route,
@@ -32,6 +33,9 @@ import (
 // snappy is franz-go's default and the headline figure.
 //
 //	go test -run '^$' -bench 'BenchmarkPipeline/producer=snappy' -benchtime 3x ./committer/
+//
+// Each runs for text without compression and for lzo (format=), against a
+// floor in the same format.
 func BenchmarkPipeline(b *testing.B) {
 	codecs := []struct {
 		name  string
@@ -43,11 +47,34 @@ func BenchmarkPipeline(b *testing.B) {
 		{"zstd", kgo.ZstdCompression()},
 	}
 	for _, c := range codecs {
-		b.Run("producer="+c.name, func(b *testing.B) { benchPipeline(b, c.codec) })
+		b.Run("producer="+c.name, func(b *testing.B) {
+			for _, format := range []string{"text", "lzo"} {
+				b.Run("format="+format, func(b *testing.B) { benchPipeline(b, c.codec, format) })
+			}
+		})
 	}
 }
 
-func benchPipeline(b *testing.B, codec kgo.CompressionCodec) {
+// benchFormat is the part format of a pipeline benchmark, and the floor's:
+// both pay for the same encoding, so their ratio is what landfall adds.
+func benchFormat(b *testing.B, name string) writer.Format {
+	var f writer.Format
+	var err error
+	switch name {
+	case "text":
+		f, err = writer.NewText("none")
+	case "lzo":
+		f, err = lzo.NewFormat()
+	default:
+		b.Fatalf("no benchmark format %q", name)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	const n = 400_000
 	// Each sub-benchmark's cleanups close its cluster (which holds the
 	// data set), so it does not weigh on the next.
@@ -90,11 +117,11 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec) {
 		c0 := cpuTime()
 		consume += consumeOnly(b, e, n, nil)
 		c1 := cpuTime()
-		pipeline += runPipeline(b, e, n, i)
+		pipeline += runPipeline(b, e, n, i, format)
 		c2 := cpuTime()
 		emptyWarehouse(b, e)
 		c3 := cpuTime()
-		consumeWrite(b, e, n, i)
+		consumeWrite(b, e, n, i, format)
 		c4 := cpuTime()
 		emptyWarehouse(b, e)
 		consumeCPU += c1 - c0
@@ -108,10 +135,12 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec) {
 	// final checkpoint).
 	ccpu, pcpu := consumeCPU.Seconds()/float64(b.N), pipelineCPU.Seconds()/float64(b.N)
 	// The floor of any sink that writes the records to files: consume, then
-	// append every record unchecked to a text part file per Kafka
-	// partition, no parsing.
+	// append every record unchecked to a part file of the same format per
+	// Kafka partition, no parsing. floor-ratio is the pipeline's records
+	// per CPU-second against the floor's.
 	wcpu := writeCPU.Seconds() / float64(b.N)
 	b.ReportMetric(ccpu/wcpu, "consume+write-per-core-ratio")
+	b.ReportMetric(wcpu/pcpu, "floor-ratio")
 	b.ReportMetric(n/ccpu, "consume-rec/cpu-s")
 	b.ReportMetric(n/pcpu, "pipeline-rec/cpu-s")
 	b.ReportMetric(ccpu/pcpu, "per-core-ratio")
@@ -128,8 +157,8 @@ func kafkaOpts(e *env) []kgo.Opt {
 }
 
 // consumeWrite consumes the data and writes every record, unparsed, to one
-// text part file per Kafka partition in the benchmark's directory.
-func consumeWrite(b *testing.B, e *env, n, run int) {
+// part file of the format per Kafka partition in the benchmark's directory.
+func consumeWrite(b *testing.B, e *env, n, run int, format string) {
 	lfs, err := e.fs()
 	if err != nil {
 		b.Fatal(err)
@@ -137,12 +166,12 @@ func consumeWrite(b *testing.B, e *env, n, run int) {
 	if c, ok := lfs.(io.Closer); ok {
 		defer c.Close()
 	}
-	f, _ := writer.NewText("none")
+	f := benchFormat(b, format)
 	parts := map[int32]*writer.Part{}
 	consumeOnly(b, e, n, func(r *kgo.Record) {
 		p := parts[r.Partition]
 		if p == nil {
-			if p, err = writer.Create(lfs, f, fmt.Sprintf("floor-%d-%d.txt", run, r.Partition)); err != nil {
+			if p, err = writer.Create(lfs, f, fmt.Sprintf("floor-%d-%d%s", run, r.Partition, f.Ext())); err != nil {
 				b.Fatal(err)
 			}
 			parts[r.Partition] = p
@@ -188,13 +217,16 @@ func consumeOnly(b *testing.B, e *env, n int, each func(*kgo.Record)) time.Durat
 	return time.Since(start)
 }
 
-func runPipeline(b *testing.B, e *env, n, run int) time.Duration {
+func runPipeline(b *testing.B, e *env, n, run int, format string) time.Duration {
 	cfg := e.config(func(c *committer.Config) {
 		c.LogID = e.logid + "-" + strconv.Itoa(run)
 		c.Checkpoint.Interval = time.Second
 		c.Kafka.FetchMaxBytes = 32 << 20
+		if format == "lzo" {
+			c.Format.Name, c.Format.Compression = "lzo", "lzo"
+		}
 	})
-	f, _ := writer.NewText("none")
+	f := benchFormat(b, format)
 	in := e.start(cfg, opts{format: f})
 	var start time.Time
 	for {
