@@ -97,6 +97,8 @@ func main() {
 		err = cmdIndex(os.Args[2:])
 	case "compact":
 		err = cmdCompact(os.Args[2:])
+	case "status":
+		err = cmdStatus(os.Args[2:])
 	case "version", "--version", "-version", "-v":
 		fmt.Println("landfall", committer.Version)
 	case "-h", "--help", "-help", "help":
@@ -124,6 +126,8 @@ usage:
                                           follow the file index, list a partition's live files, check it
   landfall compact --config FILE --partition log_date=…/log_hour=…
                                           merge one committed partition's small files (landfall run stopped)
+  landfall status --config FILE           who owns the logid, lag and event time per Kafka partition, the
+                                          watermark, commit queue and open partitions (reads etcd and Kafka only)
   landfall version                        print the version (also --version)
   landfall COMMAND --help                 the flags of a command
 
