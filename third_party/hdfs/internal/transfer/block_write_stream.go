@@ -2,13 +2,11 @@ package transfer
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math"
 	"sync"
 	"time"
 
@@ -22,7 +20,15 @@ const (
 	maxPacketsInQueue  = 5
 	heartbeatSeqno     = -1
 	heartbeatInterval  = 30 * time.Second
+
+	// packetHeaderRoom is the room in front of a packet's data for the
+	// length prefixes (6 bytes), the PacketHeaderProto (fixed-length fields
+	// only, 25 bytes; 27 with syncBlock) and one checksum per chunk.
+	maxPacketHeaderLen = 32
+	packetHeaderRoom   = 6 + maxPacketHeaderLen + outboundPacketSize/outboundChunkSize*4
 )
+
+var castagnoliTable = crc32.MakeTable(crc32.Castagnoli)
 
 // heartbeatPacket is sent every 30 seconds to keep the stream alive. It's
 // always the same.
@@ -50,10 +56,26 @@ func init() {
 type blockWriteStream struct {
 	block *hdfs.LocatedBlockProto
 
-	conn   io.ReadWriter
-	buf    bytes.Buffer
-	offset int64
-	closed bool
+	conn io.ReadWriter
+	// packet is the one packet being filled, reused for every packet: Write
+	// copies into it after packetHeaderRoom, and writePacket puts the
+	// checksums and headers right in front of the data, so that a packet
+	// goes out in one conn.Write without another copy or an allocation. It
+	// can be reused as soon as conn.Write returns, because nothing is ever
+	// resent (there is no pipeline recovery).
+	packet []byte
+	// buffered is the number of data bytes in packet.
+	buffered int
+	offset   int64
+	closed   bool
+
+	header       hdfs.PacketHeaderProto
+	headerFields struct {
+		offset, seqno int64
+		last          bool
+		dataLen       int32
+	}
+	headerBytes []byte
 
 	packets chan int
 	seqno   int
@@ -64,14 +86,6 @@ type blockWriteStream struct {
 
 	heartbeats chan struct{}
 	writeLock  sync.Mutex
-}
-
-type outboundPacket struct {
-	seqno     int
-	offset    int64
-	last      bool
-	checksums []byte
-	data      []byte
 }
 
 type ackError struct {
@@ -131,9 +145,37 @@ func (s *blockWriteStream) Write(b []byte) (int, error) {
 		return 0, err
 	}
 
-	n, _ := s.buf.Write(b)
-	err := s.flush(false)
-	return n, err
+	n := 0
+	for len(b) > 0 {
+		if s.packet == nil {
+			s.packet = make([]byte, packetHeaderRoom+outboundPacketSize)
+		}
+		limit := s.packetLimit()
+		c := copy(s.packet[packetHeaderRoom+s.buffered:packetHeaderRoom+limit], b)
+		s.buffered += c
+		n += c
+		b = b[c:]
+		if s.buffered == limit {
+			if err := s.flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+
+	return n, nil
+}
+
+// packetLimit is the size of the packet being filled. If we're starting from
+// a weird offset (usually because of an Append), HDFS gets unhappy unless we
+// first align to a chunk boundary with a small packet. Otherwise it yells at
+// us with "a partial chunk must be sent in an individual packet" or just
+// complains about a corrupted block.
+func (s *blockWriteStream) packetLimit() int {
+	if alignment := int(s.offset % outboundChunkSize); alignment > 0 {
+		return outboundChunkSize - alignment
+	}
+
+	return outboundPacketSize
 }
 
 // finish flushes the rest of the buffered bytes, and then sends a final empty
@@ -151,21 +193,15 @@ func (s *blockWriteStream) finish() error {
 		return err
 	}
 
-	if err := s.flush(true); err != nil {
+	if err := s.flush(); err != nil {
 		return err
 	}
 
 	// The last packet has no data; it's just a marker that the block is finished.
-	lastPacket := outboundPacket{
-		seqno:     s.seqno,
-		offset:    s.offset,
-		last:      true,
-		checksums: []byte{},
-		data:      []byte{},
-	}
-	s.packets <- lastPacket.seqno
-
-	err := s.writePacket(lastPacket)
+	s.packets <- s.seqno
+	s.writeLock.Lock()
+	err := s.writePacket(true)
+	s.writeLock.Unlock()
 	if err != nil {
 		return err
 	}
@@ -182,66 +218,26 @@ func (s *blockWriteStream) finish() error {
 	return nil
 }
 
-// flush parcels out the buffered bytes into packets, which it then flushes to
-// the datanode. We keep around a reference to the packet, in case the ack
-// fails, and we need to send it again later.
-func (s *blockWriteStream) flush(force bool) error {
+// flush sends the buffered bytes, if any, as a packet to the datanode.
+// Write sends every packet as soon as it is full, so only the last one of a
+// flush can be partial.
+func (s *blockWriteStream) flush() error {
 	s.writeLock.Lock()
 	defer s.writeLock.Unlock()
 
-	for s.buf.Len() > 0 && (force || s.buf.Len() >= outboundPacketSize) {
-		packet := s.makePacket()
-		s.packets <- packet.seqno
-		s.offset += int64(len(packet.data))
-		s.seqno++
-
-		err := s.writePacket(packet)
-		if err != nil {
-			return err
-		}
+	if s.buffered == 0 {
+		return nil
 	}
 
+	s.packets <- s.seqno
+	if err := s.writePacket(false); err != nil {
+		return err
+	}
+
+	s.offset += int64(s.buffered)
+	s.seqno++
+	s.buffered = 0
 	return nil
-}
-
-func (s *blockWriteStream) makePacket() outboundPacket {
-	packetLength := outboundPacketSize
-	if s.buf.Len() < outboundPacketSize {
-		packetLength = s.buf.Len()
-	}
-
-	// If we're starting from a weird offset (usually because of an Append), HDFS
-	// gets unhappy unless we first align to a chunk boundary with a small packet.
-	// Otherwise it yells at us with "a partial chunk must be sent in an
-	// individual packet" or just complains about a corrupted block.
-	alignment := int(s.offset) % outboundChunkSize
-	if alignment > 0 && packetLength > (outboundChunkSize-alignment) {
-		packetLength = outboundChunkSize - alignment
-	}
-
-	numChunks := int(math.Ceil(float64(packetLength) / float64(outboundChunkSize)))
-	packet := outboundPacket{
-		seqno:     s.seqno,
-		offset:    s.offset,
-		last:      false,
-		checksums: make([]byte, numChunks*4),
-		data:      s.buf.Next(packetLength),
-	}
-
-	// Fill in the checksum for each chunk of data.
-	tab := crc32.MakeTable(crc32.Castagnoli)
-	for i := 0; i < numChunks; i++ {
-		chunkOff := i * outboundChunkSize
-		chunkEnd := chunkOff + outboundChunkSize
-		if chunkEnd >= len(packet.data) {
-			chunkEnd = len(packet.data)
-		}
-
-		checksum := crc32.Checksum(packet.data[chunkOff:chunkEnd], tab)
-		binary.BigEndian.PutUint32(packet.checksums[i*4:], checksum)
-	}
-
-	return packet
 }
 
 // ackPackets is meant to run in the background, reading acks and setting
@@ -319,35 +315,54 @@ func (s *blockWriteStream) getAckError() error {
 // +-----------------------------------------------------------+
 // |  N chunks of payload data                                 |
 // +-----------------------------------------------------------+
-func (s *blockWriteStream) writePacket(p outboundPacket) error {
-	headerInfo := &hdfs.PacketHeaderProto{
-		OffsetInBlock:     proto.Int64(p.offset),
-		Seqno:             proto.Int64(int64(p.seqno)),
-		LastPacketInBlock: proto.Bool(p.last),
-		DataLen:           proto.Int32(int32(len(p.data))),
+//
+// The packet is assembled backwards in s.packet, in front of the buffered
+// data, and written with one call. The caller holds writeLock.
+func (s *blockWriteStream) writePacket(last bool) error {
+	if s.packet == nil {
+		s.packet = make([]byte, packetHeaderRoom+outboundPacketSize)
+	}
+	data := s.packet[packetHeaderRoom : packetHeaderRoom+s.buffered]
+
+	// Fill in the checksum for each chunk of data.
+	numChunks := (len(data) + outboundChunkSize - 1) / outboundChunkSize
+	checksumsStart := packetHeaderRoom - numChunks*4
+	for i := 0; i < numChunks; i++ {
+		chunkOff := i * outboundChunkSize
+		chunkEnd := chunkOff + outboundChunkSize
+		if chunkEnd > len(data) {
+			chunkEnd = len(data)
+		}
+
+		checksum := crc32.Checksum(data[chunkOff:chunkEnd], castagnoliTable)
+		binary.BigEndian.PutUint32(s.packet[checksumsStart+i*4:], checksum)
+	}
+
+	// The header message's fields point into s.headerFields, and it is
+	// marshaled into s.headerBytes, so that none of it allocates per packet.
+	f := &s.headerFields
+	f.offset, f.seqno, f.last, f.dataLen = s.offset, int64(s.seqno), last, int32(len(data))
+	s.header.OffsetInBlock, s.header.Seqno = &f.offset, &f.seqno
+	s.header.LastPacketInBlock, s.header.DataLen = &f.last, &f.dataLen
+	infoBytes, err := proto.MarshalOptions{}.MarshalAppend(s.headerBytes[:0], &s.header)
+	if err != nil {
+		return err
+	}
+	s.headerBytes = infoBytes
+	if len(infoBytes) > maxPacketHeaderLen {
+		return fmt.Errorf("packet header of %d bytes is larger than %d", len(infoBytes), maxPacketHeaderLen)
 	}
 
 	// Don't ask me why this doesn't include the header proto...
-	totalLength := len(p.data) + len(p.checksums) + 4
+	totalLength := len(data) + numChunks*4 + 4
 
-	header := make([]byte, 6, 6+totalLength)
-	infoBytes, err := proto.Marshal(headerInfo)
-	if err != nil {
-		return err
-	}
+	start := checksumsStart - len(infoBytes) - 6
+	binary.BigEndian.PutUint32(s.packet[start:], uint32(totalLength))
+	binary.BigEndian.PutUint16(s.packet[start+4:], uint16(len(infoBytes)))
+	copy(s.packet[start+6:], infoBytes)
 
-	binary.BigEndian.PutUint32(header, uint32(totalLength))
-	binary.BigEndian.PutUint16(header[4:], uint16(len(infoBytes)))
-	header = append(header, infoBytes...)
-	header = append(header, p.checksums...)
-	header = append(header, p.data...)
-
-	_, err = s.conn.Write(header)
-	if err != nil {
-		return err
-	}
-
-	return nil
+	_, err = s.conn.Write(s.packet[start : packetHeaderRoom+len(data)])
+	return err
 }
 
 func (s *blockWriteStream) writeHeartbeats() {

@@ -93,7 +93,7 @@ func (bw *BlockWriter) Write(b []byte) (int, error) {
 // Flush flushes any unwritten packets out to the datanode.
 func (bw *BlockWriter) Flush() error {
 	if bw.stream != nil {
-		return bw.stream.flush(true)
+		return bw.stream.flush()
 	}
 
 	return nil
