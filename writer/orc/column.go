@@ -35,6 +35,12 @@ type column struct {
 
 	fieldIndex map[string]int // struct: lower-case field name → child index
 	scratch    []*jsonValue   // struct: field values of the record being converted
+
+	// Scanner's scratch structs: seen[i] == stamp when field i was in the
+	// object being scanned; next is the field expected after the last one.
+	seen  []uint32
+	stamp uint32
+	next  int
 }
 
 // mark is a column's buffer lengths before a record, to undo a rejected one.
