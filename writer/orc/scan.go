@@ -50,7 +50,11 @@ type Scanner struct {
 	ubuf []byte // unescaped string value
 	kbuf []byte // unescaped key
 	lbuf []byte // lower-cased key
-	row  Row
+	// arena holds the string values of the row that are not a piece of
+	// the record as they are (unescaped, padded, decoded); it only grows
+	// during a record, so earlier values stay where they are.
+	arena []byte
+	row   Row
 }
 
 // maxScanDepth is where the one pass gives up on nesting and leaves the
@@ -145,19 +149,52 @@ func (s *Scanner) Convert(rec []byte) *Row {
 	return &s.row
 }
 
+// addString adds a string value to c in the row. A value that is a piece
+// of the record is kept as a reference, not copied: the row is appended
+// before the record is let go.
+func (s *Scanner) addString(c *column, v []byte) {
+	if len(v) > 0 && !s.inRecord(v) {
+		at := len(s.arena)
+		s.arena = append(s.arena, v...)
+		v = s.arena[at:len(s.arena):len(s.arena)]
+	}
+	c.spans = append(c.spans, v)
+}
+
+func (s *Scanner) inRecord(v []byte) bool {
+	if len(s.b) == 0 {
+		return false
+	}
+	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(s.b)))
+	return p >= start && p+uintptr(len(v)) <= start+uintptr(len(s.b))
+}
+
 func (s *Scanner) clear() {
+	s.arena = s.arena[:0]
 	for _, c := range s.cols {
+		clear(c.spans) // drop the references to the last record
+		c.spans = c.spans[:0]
 		c.present, c.nulls = c.present[:0], 0
 		c.ints, c.nanos, c.floats, c.decs = c.ints[:0], c.nanos[:0], c.floats[:0], c.decs[:0]
 		c.str.data, c.str.ends = c.str.data[:0], c.str.ends[:0]
 	}
 }
 
-// appendFrom adds the values of a scanned row's column sc to c.
+// appendFrom adds the values of a scanned row's column sc to c. Most
+// columns have one value per row, which is appended as such rather than
+// as a slice, a few times cheaper.
 func (c *column) appendFrom(sc *column) {
-	c.present = append(c.present, sc.present...)
 	c.nulls += sc.nulls
-	if len(sc.ints) > 0 {
+	if len(sc.present) == 1 {
+		c.present = append(c.present, sc.present[0])
+	} else {
+		c.present = append(c.present, sc.present...)
+	}
+	switch len(sc.ints) {
+	case 0:
+	case 1:
+		c.ints = append(c.ints, sc.ints[0])
+	default:
 		c.ints = append(c.ints, sc.ints...)
 	}
 	if len(sc.nanos) > 0 {
@@ -168,6 +205,9 @@ func (c *column) appendFrom(sc *column) {
 	}
 	if len(sc.decs) > 0 {
 		c.decs = append(c.decs, sc.decs...)
+	}
+	for _, v := range sc.spans {
+		c.str.add(v)
 	}
 	start := uint32(0)
 	for _, end := range sc.str.ends {
@@ -693,7 +733,7 @@ func (s *Scanner) fromString(c *column, text []byte) bool {
 		// carry them.
 		return appendFloat(c, trimSpace(text))
 	case spec.TypeString, spec.TypeVarchar, spec.TypeChar:
-		c.str.add(cv.fit(c, text))
+		s.addString(c, cv.fit(c, text))
 	case spec.TypeBinary:
 		n := base64.StdEncoding.DecodedLen(len(text))
 		if cap(cv.buf) < n {
@@ -703,7 +743,7 @@ func (s *Scanner) fromString(c *column, text []byte) bool {
 		if err != nil {
 			return false
 		}
-		c.str.add(cv.buf[:m])
+		s.addString(c, cv.buf[:m])
 	case spec.TypeDate:
 		days, ok := parseDate(text)
 		if !ok {
@@ -740,7 +780,7 @@ func (s *Scanner) fromNumber(c *column, text []byte) bool {
 	case spec.TypeFloat, spec.TypeDouble:
 		return appendFloat(c, text)
 	case spec.TypeString, spec.TypeVarchar, spec.TypeChar:
-		c.str.add(s.cv.fit(c, text))
+		s.addString(c, s.cv.fit(c, text))
 	case spec.TypeDate:
 		days, ok := numberInt(text)
 		if !ok || days < math.MinInt32 || days > math.MaxInt32 {
@@ -779,7 +819,7 @@ func (s *Scanner) fromBool(c *column, v bool) bool {
 		if v {
 			text = trueText
 		}
-		c.str.add(s.cv.fit(c, text))
+		s.addString(c, s.cv.fit(c, text))
 	default:
 		return false
 	}

@@ -106,8 +106,8 @@ func diffColumn(a, b *column) string {
 		return fmt.Sprintf("decimals %v, reference %v", a.decs, b.decs)
 	case len(a.floats) != len(b.floats):
 		return fmt.Sprintf("floats %v, reference %v", a.floats, b.floats)
-	case !bytes.Equal(a.str.data, b.str.data) || fmt.Sprint(a.str.ends) != fmt.Sprint(b.str.ends):
-		return fmt.Sprintf("strings %q %v, reference %q %v", a.str.data, a.str.ends, b.str.data, b.str.ends)
+	case fmt.Sprintf("%q", rowStrings(a)) != fmt.Sprintf("%q", rowStrings(b)):
+		return fmt.Sprintf("strings %q, reference %q", rowStrings(a), rowStrings(b))
 	}
 	for i := range a.floats {
 		if math.Float64bits(a.floats[i]) != math.Float64bits(b.floats[i]) {
@@ -115,6 +115,16 @@ func diffColumn(a, b *column) string {
 		}
 	}
 	return ""
+}
+
+// rowStrings are the string values of a scratch column, which the one
+// pass keeps as spans and the reference path as bytes.
+func rowStrings(c *column) [][]byte {
+	out := append([][]byte(nil), c.spans...)
+	for i := range c.str.ends {
+		out = append(out, c.str.directValue(i))
+	}
+	return out
 }
 
 // scanEdgeCases are records whose JSON details the one pass must read as
@@ -317,4 +327,52 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("%q: one pass took invalid JSON", rec)
 		}
 	})
+}
+
+// TestOnePassWritesTheSameFile: the one pass and the reference path write
+// byte-identical files from the same records, invalid ones included, so the
+// file size (and every reader's view) is unchanged.
+func TestOnePassWritesTheSameFile(t *testing.T) {
+	recs, _ := quickstartRecords(30000)
+	lg := loggen.New(5)
+	lg.BadFraction = 0.02
+	et := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 3000; i++ {
+		rec, _ := lg.Next(nil, et)
+		recs = append(recs, rec, []byte(`{"ts":1,"status":"x"}`), []byte(`{"TS":2,"ts":3,"tags":{"a":"\u00e9"}}`))
+	}
+	schema, err := ParseSchema(loggen.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, p := range appendPaths {
+		var buf bytes.Buffer
+		w, err := NewWriter(&buf, schema, WithStripeSize(1<<20), WithRowIndexStride(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		add := p.new(w)
+		rejected := 0
+		for _, rec := range recs {
+			if err := add(rec); err != nil {
+				if !errors.Is(err, writer.ErrInvalidRecord) && !strings.Contains(err.Error(), "offset") {
+					t.Fatalf("%s: %q: %v", p.name, rec, err)
+				}
+				rejected++
+			}
+		}
+		if err := w.Close(nil); err != nil {
+			t.Fatal(err)
+		}
+		if rejected < 3000 {
+			t.Fatalf("%s: only %d records rejected", p.name, rejected)
+		}
+		files[p.name] = buf.Bytes()
+	}
+	if !bytes.Equal(files["onepass"], files["fastjson"]) || !bytes.Equal(files["onepass"], files["jsonscan+fastjson"]) {
+		t.Fatalf("files differ: one pass %d bytes, fastjson %d, jsonscan+fastjson %d",
+			len(files["onepass"]), len(files["fastjson"]), len(files["jsonscan+fastjson"]))
+	}
+	t.Logf("%d records, %d bytes on every path", len(recs), len(files["onepass"]))
 }
