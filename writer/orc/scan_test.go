@@ -75,7 +75,9 @@ func (p *pair) check(t testing.TB, rec []byte) bool {
 			t.Fatalf("%q: column %q (%s): %s", rec, c.name, c.t, d)
 		}
 	}
-	_ = row
+	if row == nil || row.err != nil {
+		t.Fatalf("%q: one pass took it and gave row %v", rec, row)
+	}
 	return true
 }
 
