@@ -216,6 +216,15 @@ func (c *column) appendFrom(sc *column) {
 	}
 }
 
+// ws skips whitespace at b[i]; records are mostly compact, so the test
+// for none is kept small enough to inline.
+func ws(b []byte, i int) int {
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipWS(b, i)
+}
+
 func skipWS(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
@@ -240,7 +249,7 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 		clear(c.seen)
 		c.stamp = 1
 	}
-	i = skipWS(b, i+1)
+	i = ws(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		i++
 	} else {
@@ -259,11 +268,11 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 			}
 			isField := top && s.field != "" && equalFoldASCII(key, s.field)
 			idx := s.fieldOf(c, key)
-			i = skipWS(b, ke+1)
+			i = ws(b, ke+1)
 			if i >= len(b) || b[i] != ':' {
 				return 0, false
 			}
-			i = skipWS(b, i+1)
+			i = ws(b, i+1)
 			vs := i
 			if idx >= 0 {
 				if c.seen[idx] == c.stamp {
@@ -280,12 +289,12 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 			if isField {
 				s.fv = b[vs:i]
 			}
-			i = skipWS(b, i)
+			i = ws(b, i)
 			if i >= len(b) {
 				return 0, false
 			}
 			if b[i] == ',' {
-				i = skipWS(b, i+1)
+				i = ws(b, i+1)
 				continue
 			}
 			if b[i] != '}' {
@@ -392,7 +401,7 @@ func (s *Scanner) list(c *column, i, depth int) (int, bool) {
 	at := len(c.ints)
 	c.ints = append(c.ints, 0)
 	n := int64(0)
-	i = skipWS(b, i+1)
+	i = ws(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return i + 1, true
 	}
@@ -402,12 +411,12 @@ func (s *Scanner) list(c *column, i, depth int) (int, bool) {
 			return 0, false
 		}
 		n++
-		i = skipWS(b, i)
+		i = ws(b, i)
 		if i >= len(b) {
 			return 0, false
 		}
 		if b[i] == ',' {
-			i = skipWS(b, i+1)
+			i = ws(b, i+1)
 			continue
 		}
 		if b[i] != ']' {
@@ -430,7 +439,7 @@ func (s *Scanner) mapObject(c *column, i, depth int) (int, bool) {
 	c.ints = append(c.ints, 0)
 	n := int64(0)
 	kc, vc := c.children[0], c.children[1]
-	i = skipWS(b, i+1)
+	i = ws(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
@@ -451,20 +460,20 @@ func (s *Scanner) mapObject(c *column, i, depth int) (int, bool) {
 		if !s.fromString(kc, key) {
 			return 0, false
 		}
-		i = skipWS(b, ke+1)
+		i = ws(b, ke+1)
 		if i >= len(b) || b[i] != ':' {
 			return 0, false
 		}
-		if i, ok = s.value(vc, skipWS(b, i+1), depth+1); !ok {
+		if i, ok = s.value(vc, ws(b, i+1), depth+1); !ok {
 			return 0, false
 		}
 		n++
-		i = skipWS(b, i)
+		i = ws(b, i)
 		if i >= len(b) {
 			return 0, false
 		}
 		if b[i] == ',' {
-			i = skipWS(b, i+1)
+			i = ws(b, i+1)
 			continue
 		}
 		if b[i] != '}' {
@@ -499,7 +508,7 @@ func (s *Scanner) skip(i, depth int) (int, bool) {
 		if b[i] == '[' {
 			closer = ']'
 		}
-		i = skipWS(b, i+1)
+		i = ws(b, i+1)
 		if i < len(b) && b[i] == closer {
 			return i + 1, true
 		}
@@ -513,21 +522,21 @@ func (s *Scanner) skip(i, depth int) (int, bool) {
 				if !ok {
 					return 0, false
 				}
-				i = skipWS(b, end+1)
+				i = ws(b, end+1)
 				if i >= len(b) || b[i] != ':' {
 					return 0, false
 				}
-				i = skipWS(b, i+1)
+				i = ws(b, i+1)
 			}
 			if i, ok = s.skip(i, depth+1); !ok {
 				return 0, false
 			}
-			i = skipWS(b, i)
+			i = ws(b, i)
 			if i >= len(b) {
 				return 0, false
 			}
 			if b[i] == ',' {
-				i = skipWS(b, i+1)
+				i = ws(b, i+1)
 				continue
 			}
 			if b[i] != closer {
