@@ -32,7 +32,8 @@ import (
 // consumer pays for decompression in both figures, so it moves the ratio.
 // snappy is franz-go's default and the headline figure.
 //
-// The table format is the next level: text (no compression), orc (ORC+zstd
+// The table format is the next level (all three for snappy, text for the
+// other codecs): text (no compression), orc (ORC+zstd
 // with the quickstart's schema, each record scanned once for its event time
 // and its columns) and orc-2pass (the same ORC format hidden behind a
 // wrapper, so the pipeline scans each record for its event time and the
@@ -51,7 +52,11 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	for _, c := range codecs {
 		b.Run("producer="+c.name, func(b *testing.B) {
-			for _, format := range []string{"text", "orc", "orc-2pass"} {
+			formats := []string{"text", "orc", "orc-2pass"}
+			if c.name != "snappy" {
+				formats = formats[:1] // the codec moves the consumer's cost, not the format's
+			}
+			for _, format := range formats {
 				b.Run("format="+format, func(b *testing.B) { benchPipeline(b, c.codec, format) })
 			}
 		})
