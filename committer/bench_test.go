@@ -161,8 +161,8 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	// final checkpoint).
 	ccpu, pcpu := consumeCPU.Seconds()/float64(b.N), pipelineCPU.Seconds()/float64(b.N)
 	// The floor of any sink that writes the records to files: consume, then
-	// append every record unchecked to a part file of the same format per
-	// Kafka partition, no parsing. floor-ratio is the pipeline's records
+	// append every record unchecked to a part file per Kafka partition (lzo
+	// for lzo, text otherwise), no parsing. floor-ratio is the pipeline's records
 	// per CPU-second against the floor's.
 	wcpu := writeCPU.Seconds() / float64(b.N)
 	b.ReportMetric(ccpu/wcpu, "consume+write-per-core-ratio")
