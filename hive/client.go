@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/thrift/lib/go/thrift"
 	hms "github.com/beltran/gohive/hive_metastore"
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -80,6 +81,7 @@ type options struct {
 	client     *Client
 	httpClient httpDoer
 	kafkaOpts  []kafkaOpt
+	kerberos   *krb.Client
 }
 
 // WithRegisterer registers metrics with reg (default: none are exported).
