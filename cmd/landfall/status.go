@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -257,7 +258,15 @@ func fillCheckpoint(rep *statusReport, cp *state.Checkpoint) {
 // statusEnds lists each partition's last stable offset, with run's Kafka
 // security settings.
 func statusEnds(ctx context.Context, cfg *committer.Config) (map[int32]int64, error) {
-	kopts, err := security.Kafka("kafka", cfg.Kafka.TLS, cfg.Kafka.SASL, time.Now(), nil)
+	var kc *krb.Client
+	if cfg.Kafka.SASL.Mechanism == security.MechGSSAPI {
+		var err error
+		if kc, err = kerberosLogin(cfg, nil); err != nil {
+			return nil, err
+		}
+		defer kc.Destroy()
+	}
+	kopts, err := security.Kafka("kafka", cfg.Kafka.TLS, cfg.Kafka.SASL, kc, time.Now(), nil)
 	if err != nil {
 		return nil, err
 	}
