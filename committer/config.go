@@ -370,7 +370,7 @@ func (c *Config) Validate() error {
 		bad("kafka.partition_discovery_interval", "%v: want at least 10ms (e.g. 30s)", c.Kafka.PartitionDiscoveryInterval)
 	}
 	now := time.Now()
-	if _, err := security.Kafka("kafka", c.Kafka.TLS, c.Kafka.SASL, now, nil); err != nil {
+	if err := security.CheckKafka("kafka", c.Kafka.TLS, c.Kafka.SASL, c.Kerberos.On(), now); err != nil {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Etcd.validateAuth(now)...)
@@ -474,7 +474,7 @@ func (c *Config) Validate() error {
 		bad("hive.commit_steps", "list the steps under commit.steps instead")
 	} else {
 		h := c.Hive
-		h.CommitSteps, h.StepsKey = c.Commit.Steps, "commit.steps"
+		h.CommitSteps, h.StepsKey, h.Kerberos = c.Commit.Steps, "commit.steps", c.Kerberos.On()
 		if err := h.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -59,7 +59,26 @@ func TestConfigKerberosKeys(t *testing.T) {
 		}
 	}
 
+	// GSSAPI to the brokers and to the notification cluster, with the
+	// kerberos block's principal.
+	c, err = ParseConfig([]byte(withSections(krb + "\nkafka: {brokers: [k:1], topic: t, sasl: {mechanism: GSSAPI, service_name: kafka-prod}}" +
+		"\nhive: {kafka: {brokers: [k:1], topic: n, sasl: {mechanism: GSSAPI}}}\ncommit: {steps: [success-file, kafka]}")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kafka.SASL.KafkaServiceName() != "kafka-prod" || c.Hive.Kafka.SASL.KafkaServiceName() != "kafka" {
+		t.Errorf("service names %q, %q; want kafka-prod and the default kafka", c.Kafka.SASL.KafkaServiceName(), c.Hive.Kafka.SASL.KafkaServiceName())
+	}
+	gssapi := "kafka: {brokers: [k:1], topic: t, sasl: {mechanism: GSSAPI}}"
+
 	for _, tc := range []struct{ yaml, want string }{
+		{gssapi, "kafka.sasl.mechanism: GSSAPI needs the top-level kerberos block (missing or not usable): set kerberos.principal, kerberos.keytab and kerberos.krb5_conf"},
+		{"hive: {kafka: {brokers: [k:1], topic: n, sasl: {mechanism: GSSAPI}}}\ncommit: {steps: [success-file, kafka]}", "hive.kafka.sasl.mechanism: GSSAPI needs the top-level kerberos block"},
+		{krb + "\nkafka: {brokers: [k:1], topic: t, sasl: {mechanism: GSSAPI, username: landfall}}", "kafka.sasl: GSSAPI takes no user name, password or token: its principal and keytab are kerberos.principal and kerberos.keytab"},
+		{krb + "\nkafka: {brokers: [k:1], topic: t, sasl: {mechanism: GSSAPI, service_name: kafka/broker1.example.com}}", `kafka.sasl.service_name: "kafka/broker1.example.com": want the brokers' sasl.kerberos.service.name alone`},
+		{krb + "\nkafka: {brokers: [k:1], topic: t, sasl: {mechanism: GSSAPI, servce_name: kafka}}", "kafka.sasl.servce_name: unknown key (did you mean kafka.sasl.service_name?)"},
+		// A broken kerberos block is named as such, beside GSSAPI's need of it.
+		{fmt.Sprintf("kerberos: {principal: landfall/otherhost, keytab: %s, krb5_conf: %s}\n%s", ktFile, conf, gssapi), "kerberos.keytab: " + ktFile + " holds no key for landfall/otherhost@LANDFALL.TEST"},
 		{fmt.Sprintf("kerberos: {principal: landfall/localhost, keytab: %s, krb5_conf: %s}", filepath.Join(dir, "nope.keytab"), conf), "kerberos.keytab: " + filepath.Join(dir, "nope.keytab") + ": no such file"},
 		{fmt.Sprintf("kerberos: {principal: landfall/otherhost, keytab: %s, krb5_conf: %s}", ktFile, conf), "kerberos.keytab: " + ktFile + " holds no key for landfall/otherhost@LANDFALL.TEST"},
 		{fmt.Sprintf("kerberos: {principal: landfall/localhost, keytab: %s, krb5_conf: %s}", ktFile, ktFile), "kerberos.krb5_conf: " + ktFile + ": names no realm"},

@@ -1,6 +1,7 @@
 package committer
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,6 +25,7 @@ import (
 	"github.com/landfall/landfall/state"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
+	"github.com/landfall/landfall/writer/orc"
 )
 
 // stateStore is the etcd state of the logid, held by this process; an
@@ -81,6 +83,10 @@ type Pipeline struct {
 	idx     *index.Log
 	// eventKey finds a record's event-time field: see eventKeyScanner.
 	eventKey func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error)
+	// scanner, for ORC, converts a record in the pass that finds its
+	// event time, so the record is scanned once (see handle); nil for
+	// formats that store the record as it is.
+	scanner *orc.Scanner
 
 	// Owned by the consume loop.
 	cp        *state.Checkpoint
@@ -190,6 +196,9 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		wake: make(chan struct{}, 1), idxWake: make(chan struct{}, 1), merging: map[string]*mergeJob{}, fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
 		eventKey: eventKeyScanner(cfg),
+	}
+	if f, ok := o.Format.(*orc.Format); ok && cfg.Format.Name == "orc" {
+		p.scanner = f.NewScanner(cfg.EventTime.Field)
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -619,9 +628,30 @@ type partState struct {
 
 // handle routes one record; its offset is consumed whatever happens to it.
 func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
-	val, kind, escaped, err := p.eventKey(r.Value)
-	if err != nil {
-		return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
+	var (
+		row     writer.Row
+		val     []byte
+		kind    jsonscan.Kind
+		escaped bool
+	)
+	if p.scanner != nil {
+		if sr, field, ok := p.scanner.Scan(r.Value); ok {
+			row = sr
+			val, kind, escaped = fieldValue(field)
+		}
+	}
+	if row == nil {
+		// Not a record the one pass takes: the event time, and the
+		// reason the record is invalid if it is, as the two passes had
+		// them.
+		var err error
+		val, kind, escaped, err = p.eventKey(r.Value)
+		if err != nil {
+			return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
+		}
+		if p.scanner != nil {
+			row = p.scanner.Convert(r.Value)
+		}
 	}
 	ms, reason := eventMillis(val, kind, escaped, p.cfg.EventTime.Format)
 	if reason != "" {
@@ -644,7 +674,13 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 			return err
 		}
 	}
-	if err := op.part.Append(r.Value); err != nil {
+	var err error
+	if row != nil {
+		err = op.part.AppendRow(row)
+	} else {
+		err = op.part.Append(r.Value)
+	}
+	if err != nil {
 		if errors.Is(err, writer.ErrInvalidRecord) {
 			var re *writer.RecordError
 			if errors.As(err, &re) {
@@ -667,6 +703,21 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 		p.m.late.Inc()
 	}
 	return nil
+}
+
+// fieldValue classifies the raw JSON text of a member's value as
+// jsonscan.Scan returns it.
+func fieldValue(raw []byte) (val []byte, kind jsonscan.Kind, escaped bool) {
+	switch {
+	case len(raw) == 0:
+		return nil, jsonscan.Missing, false
+	case raw[0] == '"':
+		val = raw[1 : len(raw)-1]
+		return val, jsonscan.String, bytes.IndexByte(val, '\\') >= 0
+	case raw[0] == '-' || raw[0]-'0' < 10:
+		return raw, jsonscan.Number, false
+	}
+	return raw, jsonscan.Other, false
 }
 
 func truncate(s string, n int) string {

@@ -62,7 +62,7 @@ func TestConfigSecurityKeys(t *testing.T) {
 		{kafka(fmt.Sprintf("tls: {cert_file: %s, key_file: %s}", expired.CertFile, expired.KeyFile)), "kafka.tls.cert_file: " + expired.CertFile + `: certificate "old" expired`},
 		{kafka("tls: {insecure_skip_verify: yes}"), "kafka.tls.insecure_skip_verify"},
 		{kafka("sasl: {mechanism: SCRAM-SHA-1024, username: u, password_file: " + pw + "}"), `kafka.sasl.mechanism: "SCRAM-SHA-1024": unknown`},
-		{kafka("sasl: {mechanism: GSSAPI}"), "kafka.sasl.mechanism: GSSAPI (Kerberos) is not supported yet"},
+		{kafka("sasl: {mechanism: GSSAPI}"), "kafka.sasl.mechanism: GSSAPI needs the top-level kerberos block (missing or not usable): set kerberos.principal, kerberos.keytab and kerberos.krb5_conf"},
 		{kafka("sasl: {mechanism: SCRAM-SHA-512, username: u, password_file: " + empty + "}"), "kafka.sasl.password_file: " + empty + " is empty"},
 		{kafka("sasl: {mechanism: SCRAM-SHA-512, username: u, pasword_file: " + pw + "}"), "kafka.sasl.pasword_file: unknown key (did you mean kafka.sasl.password_file?)"},
 		{"etcd: {endpoints: [http://e1:2379], tls: {ca_file: " + ca.CertFile + "}}", `etcd.endpoints[0]: "http://e1:2379" with etcd.tls: use https://`},
@@ -152,12 +152,12 @@ func TestCheckKafkaNamesTheKeyToFix(t *testing.T) {
 		{"no tls against a tls listener, credentials not checked", plain.ListenAddrs(), security.TLS{}, security.SASL{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts, err := security.Kafka("kafka", tc.tls, tc.sasl, time.Now(), nil)
+			opts, err := security.Kafka("kafka", tc.tls, tc.sasl, nil, time.Now(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t0 := time.Now()
-			err = CheckKafka(context.Background(), "kafka", tc.brokers, nil, opts...)
+			err = CheckKafka(context.Background(), "kafka", tc.sasl, tc.brokers, nil, opts...)
 			if took := time.Since(t0); took > 10*time.Second {
 				t.Errorf("took %v; a refused credential must fail in seconds", took)
 			}
@@ -177,19 +177,28 @@ func TestCheckKafkaNamesTheKeyToFix(t *testing.T) {
 // TestClassifyKafkaAuth: the brokers' refusals name the key to fix;
 // anything else (a broker down) is not a refusal.
 func TestClassifyKafkaAuth(t *testing.T) {
+	gssapi := security.SASL{Mechanism: security.MechGSSAPI, ServiceName: "kafka-prod"}
 	for _, tc := range []struct {
 		err  error
+		sasl security.SASL
 		want string
 	}{
-		{fmt.Errorf("sasl authenticate: %w", kerr.SaslAuthenticationFailed), "kafka.sasl: the brokers refused the credentials"},
-		{fmt.Errorf("handshake: %w", kerr.UnsupportedSaslMechanism), "kafka.sasl.mechanism: the brokers don't accept it"},
-		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, "kafka.tls.ca_file"},
-		{errors.New("remote error: tls: certificate required"), "kafka.tls.cert_file: the broker refused the TLS handshake"},
-		{io.EOF, ""},
-		{context.DeadlineExceeded, ""},
-		{syscall.ECONNREFUSED, ""},
+		{fmt.Errorf("sasl authenticate: %w", kerr.SaslAuthenticationFailed), security.SASL{}, "kafka.sasl: the brokers refused the credentials"},
+		// gokrb5's answer to a TGS request for a principal the KDC lacks,
+		// as the e2e test's MIT KDC gives it.
+		{errors.New("[Root cause: KDC_Error] KDC_Error: TGS Exchange Error: kerberos error response from KDC when requesting for kafka-prod/localhost: KRB Error: (7) KDC_ERR_S_PRINCIPAL_UNKNOWN Server not found in Kerberos database - LOOKING_UP_SERVER"), gssapi,
+			"kafka.sasl.service_name: the KDC knows no broker principal kafka-prod/<broker host>"},
+		{fmt.Errorf("sasl authenticate: %w", kerr.SaslAuthenticationFailed), gssapi, "kafka.sasl: the brokers refused landfall's Kerberos ticket"},
+		{errors.New("could not get valid TGT for client's realm: KDC_ERR_PREAUTH_FAILED"), gssapi, "kafka.sasl: GSSAPI: the KDC refused a ticket for the brokers"},
+		{io.EOF, gssapi, ""},
+		{fmt.Errorf("handshake: %w", kerr.UnsupportedSaslMechanism), security.SASL{}, "kafka.sasl.mechanism: the brokers don't accept it"},
+		{&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}, security.SASL{}, "kafka.tls.ca_file"},
+		{errors.New("remote error: tls: certificate required"), security.SASL{}, "kafka.tls.cert_file: the broker refused the TLS handshake"},
+		{io.EOF, security.SASL{}, ""},
+		{context.DeadlineExceeded, security.SASL{}, ""},
+		{syscall.ECONNREFUSED, security.SASL{}, ""},
 	} {
-		err := classifyKafkaAuth("kafka", tc.err)
+		err := classifyKafkaAuth("kafka", tc.sasl, tc.err)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%v: classified as %v; want not a refusal", tc.err, err)

@@ -106,6 +106,10 @@ type tableConfig struct {
 	// landfall/localhost (kerberos_test.go); the test reads back as the
 	// superuser nn/localhost.
 	kerberos bool
+	// gssapi (with secure and kerberos) has landfall consume through
+	// kafka-secure.sh's GSSAPI listener with the kerberos block's
+	// principal (gssapi_test.go); the test's own clients stay on SCRAM.
+	gssapi bool
 }
 
 func newTable(t *testing.T, partitions int32, tc tableConfig) *table {
@@ -250,6 +254,9 @@ late:
 	}
 	if tc.kerberos {
 		cfg = strings.Replace(cfg, "\nformat:", "\n"+kerberosServices(t).yaml()+"format:", 1)
+	}
+	if tc.gssapi {
+		cfg = secureServices(t).gssapiConfig(t, cfg)
 	}
 	if tc.warehouseTimeout > 0 {
 		cfg = strings.Replace(cfg, "\nformat:", fmt.Sprintf("\n  timeout: %s\nformat:", tc.warehouseTimeout), 1)

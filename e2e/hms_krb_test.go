@@ -5,30 +5,21 @@ package e2e
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-// kdcLog is the KDC's log from byte offset from on, and the log's size.
-func (kc krbCluster) kdcLog(t *testing.T, from int) (string, int) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(filepath.Dir(kc.keytabs), "..", "hdfs-krb-kdc.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b[min(from, len(b)):]), len(b)
-}
-
 // metastoreTicketLogins counts the distinct logins (TGT auth times) from
-// which landfall/localhost asked the KDC for metastore tickets in log.
-func (kc krbCluster) metastoreTicketLogins(log string) int {
+// which landfall/localhost asked the KDC for metastore tickets in its log
+// from offset on.
+func (kc krbCluster) metastoreTicketLogins(t *testing.T, offset int) int {
+	t.Helper()
 	re := regexp.MustCompile(`TGS_REQ .*ISSUE: authtime (\d+),.* landfall/localhost@` + regexp.QuoteMeta(kc.realm) + ` for hive/localhost@`)
 	seen := map[string]bool{}
-	for _, m := range re.FindAllStringSubmatch(log, -1) {
-		seen[m[1]] = true
+	for _, m := range re.FindAllSubmatch(kc.kdcLog(t)[offset:], -1) {
+		seen[string(m[1])] = true
 	}
 	return len(seen)
 }
@@ -47,7 +38,7 @@ func TestKerberosMetastore(t *testing.T) {
 	tb := newTable(t, 3, tableConfig{kerberos: true, metastore: true, leaseTTL: 10 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	_, logFrom := kc.kdcLog(t, 0)
+	logFrom := len(kc.kdcLog(t))
 	watch := tb.watchSuccess(ctx, 2*time.Second)
 	t0 := time.Now()
 	a := tb.start("a")
@@ -96,12 +87,12 @@ func TestKerberosMetastore(t *testing.T) {
 	if n := strings.Count(string(log), "msg=\"kerberos login\""); n != 1 {
 		t.Errorf("%d kerberos login lines; want the one at start", n)
 	}
-	kdc, _ := kc.kdcLog(t, logFrom)
-	if n := kc.metastoreTicketLogins(kdc); n < 2 {
-		t.Errorf("landfall/localhost asked for metastore tickets from %d logins; want the start's and at least one after the first ticket expired", n)
+	logins := kc.metastoreTicketLogins(t, logFrom)
+	if logins < 2 {
+		t.Errorf("landfall/localhost asked for metastore tickets from %d logins; want the start's and at least one after the first ticket expired", logins)
 	}
 	t.Logf("%d partitions registered (%d before the metastore restart), metastore tickets from %d logins in %v",
-		len(after), len(before), kc.metastoreTicketLogins(kdc), time.Since(t0).Round(time.Second))
+		len(after), len(before), logins, time.Since(t0).Round(time.Second))
 }
 
 // TestKerberosMetastoreUnknownPrincipal: a metastore principal the KDC

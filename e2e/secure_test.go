@@ -58,7 +58,7 @@ func secureServices(t *testing.T) secureCluster {
 func (sc secureCluster) kafkaOpts(t *testing.T) []kgo.Opt {
 	t.Helper()
 	opts, err := security.Kafka("kafka", security.TLS{CAFile: sc.caFile},
-		security.SASL{Mechanism: security.MechScram512, Username: sc.kafkaUser, PasswordFile: sc.kafkaPasswordFile}, time.Now(), nil)
+		security.SASL{Mechanism: security.MechScram512, Username: sc.kafkaUser, PasswordFile: sc.kafkaPasswordFile}, nil, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,12 @@ func TestSecureLandsExactlyOnce(t *testing.T) {
 // edit and requires it to exit with status 1 within a minute, logging
 // want, with nothing written to the warehouse and no secret in its log.
 func refusedStart(t *testing.T, edit func(sc secureCluster, cfg string) string, want string) {
-	tb := newTable(t, 1, tableConfig{secure: true})
+	refusedStartOn(t, tableConfig{secure: true}, edit, want)
+}
+
+// refusedStartOn is refusedStart on a table made with tc (secure set).
+func refusedStartOn(t *testing.T, tc tableConfig, edit func(sc secureCluster, cfg string) string, want string) {
+	tb := newTable(t, 1, tc)
 	sc := secureServices(t)
 	cfg, err := os.ReadFile(tb.cfgPath)
 	if err != nil {

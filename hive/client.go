@@ -86,9 +86,9 @@ type options struct {
 	log        *slog.Logger
 	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 	client     *Client
-	krb        *krb.Client
 	httpClient httpDoer
 	kafkaOpts  []kafkaOpt
+	kerberos   *krb.Client
 }
 
 // WithRegisterer registers metrics with reg (default: none are exported).
@@ -96,14 +96,6 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(o *options) 
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
-
-// WithKerberos has the client authenticate to the metastore with SASL
-// GSSAPI, with tickets from cl for the metastore's principal
-// (MetastoreConfig.KerberosPrincipal). cl is landfall's logged-in client,
-// shared with HDFS: it logs in again from its keytab when its ticket runs
-// out, so new connections keep working for as long as the process runs;
-// an established connection needs no ticket after its negotiation.
-func WithKerberos(cl *krb.Client) Option { return func(o *options) { o.krb = cl } }
 
 // WithClient makes the metastore step use an existing client instead of
 // opening its own, so that the process keeps one pool.
@@ -135,7 +127,7 @@ func NewClient(cfg MetastoreConfig, opts ...Option) (*Client, error) {
 		log:  o.log,
 		m:    newClientMetrics(o.reg),
 		dial: o.dial,
-		krb:  o.krb,
+		krb:  o.kerberos,
 		sem:  make(chan struct{}, cfg.MaxConns),
 	}
 	for _, u := range cfg.URIs {

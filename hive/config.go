@@ -30,6 +30,10 @@ type Config struct {
 	// embedded in a larger configuration (landfall's is commit.steps), so
 	// that messages name the key the user writes. Default hive.commit_steps.
 	StepsKey string `yaml:"-"`
+	// Kerberos says whether the configuration this section is embedded in
+	// has a kerberos block (landfall's top-level one): hive.kafka.sasl's
+	// GSSAPI takes its principal and keytab from there.
+	Kerberos bool `yaml:"-"`
 
 	Webhook WebhookConfig `yaml:"webhook"`
 	Kafka   KafkaConfig   `yaml:"kafka"`
@@ -202,7 +206,7 @@ func (c Config) Validate() error {
 		errs = append(errs, c.Webhook.validate("hive.webhook", stepsKey)...)
 	}
 	if c.uses(StepKafka) {
-		errs = append(errs, c.Kafka.validate("hive.kafka", stepsKey)...)
+		errs = append(errs, c.Kafka.validate("hive.kafka", stepsKey, c.Kerberos)...)
 	}
 	return errors.Join(errs...)
 }
@@ -278,7 +282,7 @@ func (c WebhookConfig) validate(key, stepsKey string) []error {
 	return append(errs, c.Retry.validate(key+".retry")...)
 }
 
-func (c KafkaConfig) validate(key, stepsKey string) []error {
+func (c KafkaConfig) validate(key, stepsKey string, kerberos bool) []error {
 	var errs []error
 	if len(c.Brokers) == 0 {
 		errs = append(errs, fmt.Errorf("%s.brokers: empty; list host:port seed brokers of the notification cluster (or remove \"kafka\" from %s)", key, stepsKey))
@@ -289,7 +293,7 @@ func (c KafkaConfig) validate(key, stepsKey string) []error {
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("%s.timeout: %v is negative; use e.g. 30s", key, c.Timeout))
 	}
-	if _, err := security.Kafka(key, c.TLS, c.SASL, time.Now(), nil); err != nil {
+	if err := security.CheckKafka(key, c.TLS, c.SASL, kerberos, time.Now()); err != nil {
 		errs = append(errs, err)
 	}
 	return errs

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -19,6 +20,18 @@ type kafkaOpt = kgo.Opt
 // SASL, client id); they come after landfall's own and may override them.
 func WithKafkaOpts(opts ...kgo.Opt) Option {
 	return func(o *options) { o.kafkaOpts = append(o.kafkaOpts, opts...) }
+}
+
+// WithKerberos gives the Kerberos client of landfall's kerberos block to
+// the metastore client, which then authenticates with SASL GSSAPI as the
+// principal of MetastoreConfig.KerberosPrincipal, and to the Kafka step's
+// producer, for hive.kafka.sasl.mechanism GSSAPI. The client is the one
+// HDFS uses: it logs in again from its keytab when its ticket runs out,
+// so new metastore connections keep working for as long as the process
+// runs (an established one needs no ticket after its negotiation). It
+// stays the caller's to destroy.
+func WithKerberos(kc *krb.Client) Option {
+	return func(o *options) { o.kerberos = kc }
 }
 
 // Kafka is the commit step that produces the partition's Notification to a
@@ -35,12 +48,12 @@ type Kafka struct {
 
 // NewKafka returns the Kafka step with its own producer; Close releases it.
 func NewKafka(cfg KafkaConfig, opts ...Option) (*Kafka, error) {
-	if errs := cfg.validate("hive.kafka", "hive.commit_steps"); len(errs) > 0 {
+	o := buildOptions(opts)
+	if errs := cfg.validate("hive.kafka", "hive.commit_steps", o.kerberos != nil); len(errs) > 0 {
 		return nil, Permanent(fmt.Errorf("hive: new kafka step: %w", errors.Join(errs...)))
 	}
-	o := buildOptions(opts)
 	cfg = cfg.withDefaults()
-	sec, err := security.Kafka("hive.kafka", cfg.TLS, cfg.SASL, time.Now(), o.log)
+	sec, err := security.Kafka("hive.kafka", cfg.TLS, cfg.SASL, o.kerberos, time.Now(), o.log)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("hive: new kafka step: %w", err))
 	}

@@ -7,10 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/landfall/landfall/hive"
@@ -77,6 +81,32 @@ func TestKafkaStepSASLSSL(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = step.Close() })
 	if err := step.Commit(ctxT(t), commit("20261121", "13", 3, 1000, 4096)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKafkaStepGSSAPINeedsKerberos: a GSSAPI hive.kafka.sasl builds its
+// producer only with the kerberos block's client (WithKerberos), and
+// without one fails naming the keys to set, through NewSteps as through
+// NewKafka.
+func TestKafkaStepGSSAPINeedsKerberos(t *testing.T) {
+	kcfg := hive.KafkaConfig{Brokers: []string{"127.0.0.1:1"}, Topic: "n", SASL: security.SASL{Mechanism: security.MechGSSAPI}}
+	cfg := hive.Config{CommitSteps: []string{hive.StepKafka}, Kafka: kcfg}
+	for name, err := range map[string]error{
+		"NewKafka": func() error { _, err := hive.NewKafka(kcfg); return err }(),
+		"NewSteps": func() error { _, err := hive.NewSteps(cfg, nil); return err }(),
+	} {
+		if err == nil || !strings.Contains(err.Error(), "hive.kafka.sasl.mechanism: GSSAPI needs the top-level kerberos block") || !strings.Contains(err.Error(), "kerberos.keytab") {
+			t.Errorf("%s without kerberos = %v; want the keys to set", name, err)
+		}
+	}
+	// Never logged in: building the producer doesn't talk to a KDC.
+	kc := krb.NewWithKeytab("landfall", "EXAMPLE.COM", keytab.New(), krbconfig.New())
+	s, err := hive.NewSteps(cfg, nil, hive.WithKerberos(kc), hive.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatalf("NewSteps with kerberos: %v", err)
+	}
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -25,10 +25,12 @@ type Steps struct {
 // The metastore step uses the client from WithClient, or opens one that
 // Close closes.
 func NewSteps(cfg Config, successFile Step, opts ...Option) (*Steps, error) {
+	o := buildOptions(opts)
+	// WithKerberos is what a GSSAPI hive.kafka.sasl needs.
+	cfg.Kerberos = cfg.Kerberos || o.kerberos != nil
 	if err := cfg.Validate(); err != nil {
 		return nil, Permanent(fmt.Errorf("hive: build commit steps: %w", err))
 	}
-	o := buildOptions(opts)
 	m := newStepMetrics(o.reg)
 	s := &Steps{}
 	for _, name := range cfg.Steps() {

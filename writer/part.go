@@ -52,6 +52,28 @@ func (p *Part) Append(v []byte) error {
 	return nil
 }
 
+// Row is a record its format has already scanned (orc.Row), so that a
+// caller that reads a field of the record to pick the file (the
+// committer's event time) and the encoder share one pass over its bytes.
+type Row interface {
+	// AppendTo adds the row to enc, an encoder of the format that scanned
+	// it; its errors mean what Encoder.Append's do.
+	AppendTo(enc Encoder) error
+}
+
+// AppendRow adds a scanned record. See Encoder.Append for the meaning of
+// its errors.
+func (p *Part) AppendRow(r Row) error {
+	if err := r.AppendTo(p.enc); err != nil {
+		if errors.Is(err, ErrInvalidRecord) {
+			return err
+		}
+		return fmt.Errorf("append to %s: %w", p.name, err)
+	}
+	p.rows++
+	return nil
+}
+
 // Rows is the number of records appended.
 func (p *Part) Rows() int64 { return p.rows }
 

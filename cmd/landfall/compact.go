@@ -94,7 +94,7 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()
 	reg := prometheus.NewRegistry()
-	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, kc, newTableCache(cli, cfg), reg, log)
+	steps, closeHive, err := hiveSteps(ctx, cfg, kc, wfs, newTableCache(cli, cfg), reg, log)
 	if err != nil {
 		return err
 	}

@@ -23,8 +23,10 @@ import (
 
 // hiveSteps connects to the metastore (when one is configured), checks the
 // table against the config — the table is the source of truth for the
-// schema — and builds the commit steps. close releases what it opened.
-func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, kc *krb.Client, cache tableCache, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
+// schema — and builds the commit steps. close releases what it opened. kc
+// is the kerberos block's client (nil without one), for SASL GSSAPI to the
+// metastore and a GSSAPI hive.kafka.sasl.
+func hiveSteps(ctx context.Context, cfg *committer.Config, kc *krb.Client, wfs fsys.FS, cache tableCache, reg prometheus.Registerer, log *slog.Logger) (steps []hive.Step, close func(), err error) {
 	close = func() {}
 	var client *hive.Client
 	if len(cfg.Hive.Metastore.URIs) > 0 {
@@ -43,6 +45,9 @@ func hiveSteps(ctx context.Context, cfg *committer.Config, wfs fsys.FS, kc *krb.
 	opts := []hive.Option{hive.WithRegisterer(reg), hive.WithLogger(log)}
 	if client != nil {
 		opts = append(opts, hive.WithClient(client))
+	}
+	if kc != nil {
+		opts = append(opts, hive.WithKerberos(kc))
 	}
 	s, err := hive.NewSteps(h, committer.SuccessFile{FS: wfs}, opts...)
 	if err != nil {

@@ -98,6 +98,8 @@ func main() {
 		err = cmdIndex(os.Args[2:])
 	case "compact":
 		err = cmdCompact(os.Args[2:])
+	case "status":
+		err = cmdStatus(os.Args[2:])
 	case "version", "--version", "-version", "-v":
 		fmt.Println("landfall", committer.Version)
 	case "-h", "--help", "-help", "help":
@@ -125,6 +127,8 @@ usage:
                                           follow the file index, list a partition's live files, check it
   landfall compact --config FILE --partition log_date=…/log_hour=…
                                           merge one committed partition's small files (landfall run stopped)
+  landfall status --config FILE           who owns the logid, lag and event time per Kafka partition, the
+                                          watermark, commit queue and open partitions (reads etcd and Kafka only)
   landfall version                        print the version (also --version)
   landfall COMMAND --help                 the flags of a command
 
@@ -245,18 +249,10 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		log.Info("metrics", "listen", ln.Addr().String(), "tls", stc != nil)
 	}
 
-	// Kafka's TLS and SASL, checked against the brokers before anything
-	// else: a refused credential must stop the start before the warehouse
-	// or etcd is touched.
-	kopts, err := security.Kafka("kafka", cfg.Kafka.TLS, cfg.Kafka.SASL, time.Now(), log)
-	if err != nil {
-		return err
-	}
-	if err := checkKafka(ctx, cfg, kopts, log); err != nil {
-		return err
-	}
-	// Kerberos next, for the same reason: a keytab the KDC refuses fails
-	// the start naming kerberos.keytab. One client for every attempt; it
+	// Kerberos and then Kafka's TLS and SASL, checked before anything
+	// else: a keytab the KDC refuses or a credential the brokers refuse
+	// must stop the start before the warehouse or etcd is touched. One
+	// Kerberos client for every attempt, for HDFS and GSSAPI alike; it
 	// keeps itself logged in from the keytab for as long as it runs.
 	kc, err := kerberosLogin(cfg, log)
 	if err != nil {
@@ -264,6 +260,13 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 	}
 	if kc != nil {
 		defer kc.Destroy()
+	}
+	kopts, err := security.Kafka("kafka", cfg.Kafka.TLS, cfg.Kafka.SASL, kc, time.Now(), log)
+	if err != nil {
+		return err
+	}
+	if err := checkKafka(ctx, cfg, kc, kopts, log); err != nil {
+		return err
 	}
 	wopts := warehouseOptions(cfg, kc)
 
@@ -283,7 +286,7 @@ func run(ctx context.Context, cfg *committer.Config, log *slog.Logger, started f
 		current.Store(reg)
 		t0 := time.Now()
 		var attempt *committer.Pipeline
-		err := runOnce(ctx, cfg, endpoints, kopts, kc, wopts, &format, reg, log, func(p *committer.Pipeline) {
+		err := runOnce(ctx, cfg, endpoints, kc, kopts, wopts, &format, reg, log, func(p *committer.Pipeline) {
 			attempt = p
 			hc.started(p)
 			if started != nil {
@@ -367,7 +370,7 @@ func etcdEndpoints(cfg *committer.Config) ([]string, func(), error) {
 // runOnce is one attempt of run: clients, ownership, recovery and the
 // pipeline, all closed again when it returns. It makes *format on the first
 // attempt, once the table has had its say on the schema.
-func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kopts []kgo.Opt, kc *krb.Client, wopts []fsys.OpenOption, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
+func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kc *krb.Client, kopts []kgo.Opt, wopts []fsys.OpenOption, format *writer.Format, reg *prometheus.Registry, log *slog.Logger, started func(*committer.Pipeline)) error {
 	ecfg, err := etcdClientConfig(cfg, endpoints, log)
 	if err != nil {
 		return err
@@ -384,7 +387,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kop
 	}
 	wfs = fsys.WithDeadline(wfs, cfg.Warehouse.Timeout)
 	defer wfs.Close()
-	steps, closeHive, err := hiveSteps(ctx, cfg, wfs, kc, newTableCache(cli, cfg), reg, log)
+	steps, closeHive, err := hiveSteps(ctx, cfg, kc, wfs, newTableCache(cli, cfg), reg, log)
 	if err != nil {
 		return err
 	}

@@ -132,12 +132,13 @@ func explainDenied(cfg *committer.Config, err error) error {
 
 // checkKafka fails the start when the brokers of kafka (and, with the
 // kafka commit step, of hive.kafka) refuse landfall's TLS or SASL
-// credentials, before anything is written.
-func checkKafka(ctx context.Context, cfg *committer.Config, kopts []kgo.Opt, log *slog.Logger) error {
+// credentials, before anything is written. kc is the kerberos block's
+// client, for GSSAPI.
+func checkKafka(ctx context.Context, cfg *committer.Config, kc *krb.Client, kopts []kgo.Opt, log *slog.Logger) error {
 	// Without TLS or SASL there is nothing to refuse; a broker that is
 	// down at start is the consumer's to wait for, as always.
 	if cfg.Kafka.TLS.On() || cfg.Kafka.SASL.On() {
-		if err := committer.CheckKafka(ctx, "kafka", cfg.Kafka.Brokers, log, kopts...); err != nil {
+		if err := committer.CheckKafka(ctx, "kafka", cfg.Kafka.SASL, cfg.Kafka.Brokers, log, kopts...); err != nil {
 			return err
 		}
 	}
@@ -145,11 +146,11 @@ func checkKafka(ctx context.Context, cfg *committer.Config, kopts []kgo.Opt, log
 	if !slices.Contains(cfg.Commit.Steps, hive.StepKafka) || !h.TLS.On() && !h.SASL.On() {
 		return nil
 	}
-	hopts, err := security.Kafka("hive.kafka", h.TLS, h.SASL, time.Now(), nil)
+	hopts, err := security.Kafka("hive.kafka", h.TLS, h.SASL, kc, time.Now(), nil)
 	if err != nil {
 		return err
 	}
-	return committer.CheckKafka(ctx, "hive.kafka", h.Brokers, log, hopts...)
+	return committer.CheckKafka(ctx, "hive.kafka", h.SASL, h.Brokers, log, hopts...)
 }
 
 // bearer requires "Authorization: Bearer <token>" on h. The comparison

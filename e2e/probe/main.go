@@ -12,6 +12,9 @@
 //	                                 (metastore principal hive/_HOST)
 //	probe kafka-sasl 127.0.0.1:19392 metadata over SASL_SSL (SCRAM-SHA-512), with
 //	                                 LANDFALL_PROBE_CA, _USER and _PASSWORD_FILE
+//	probe kafka-gssapi localhost:19394 KEYTAB PRINCIPAL KRB5CONF
+//	                                 metadata over SASL_SSL (GSSAPI, service
+//	                                 name kafka), with LANDFALL_PROBE_CA
 package main
 
 import (
@@ -46,6 +49,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) == 6 && os.Args[1] == "kafka-gssapi" {
+		if err := probeKafkaGSSAPI(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
+			fmt.Fprintf(os.Stderr, "probe kafka-gssapi: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) != 3 {
 		fmt.Fprintln(os.Stderr, "usage: probe kafka|kafka-sasl|hdfs|etcd ADDRESS")
 		os.Exit(2)
@@ -60,7 +70,7 @@ func main() {
 		var opts []kgo.Opt
 		opts, err = security.Kafka("probe", security.TLS{CAFile: os.Getenv("LANDFALL_PROBE_CA")},
 			security.SASL{Mechanism: security.MechScram512, Username: os.Getenv("LANDFALL_PROBE_USER"), PasswordFile: os.Getenv("LANDFALL_PROBE_PASSWORD_FILE")},
-			time.Now(), nil)
+			nil, time.Now(), nil)
 		if err == nil {
 			err = probeKafka(ctx, os.Args[2], opts...)
 		}
@@ -91,6 +101,21 @@ func probeKafka(ctx context.Context, addr string, opts ...kgo.Opt) error {
 		return fmt.Errorf("metadata: %d brokers, controller %d", len(md.Brokers), md.Controller)
 	}
 	return nil
+}
+
+func probeKafkaGSSAPI(addr, keytab, principal, krb5conf string) error {
+	kc, err := security.Kerberos{Principal: principal, Keytab: keytab, Krb5Conf: krb5conf}.Login("kerberos", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer kc.Destroy()
+	opts, err := security.Kafka("probe", security.TLS{CAFile: os.Getenv("LANDFALL_PROBE_CA")}, security.SASL{Mechanism: security.MechGSSAPI}, kc, time.Now(), nil)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return probeKafka(ctx, addr, opts...)
 }
 
 func probeHDFSKerberos(addr, keytab, principal, krb5conf string) error {

@@ -18,6 +18,10 @@
 #   norights.keytab  landfall-norights/localhost, a valid principal without
 #                    write permission anywhere (HDFS permissions are on)
 #   hive.keytab      hive/localhost, the Kerberized metastore (hms-krb.sh)
+#   kafka.keytab     kafka/localhost, kafka-secure.sh's GSSAPI listener
+#
+# "start-kdc" makes the realm and starts only the KDC (kafka-secure.sh
+# needs no HDFS); a later start keeps both.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -110,6 +114,9 @@ make_realm() {
 	kadm "ktadd -k $KT/hive.keytab hive/localhost"
 	# A second export changes the key again: stale.keytab is out of date.
 	kadm "ktadd -k $DIR/kdc/rotated.keytab landfall-stale/localhost"
+	# The broker principal of kafka-secure.sh's GSSAPI listener.
+	kadm "addprinc -randkey kafka/localhost"
+	kadm "ktadd -k $KT/kafka.keytab kafka/localhost"
 	chmod 0600 "$KT"/*.keytab
 }
 
@@ -261,6 +268,12 @@ svc_stop() {
 }
 
 case ${1:-} in
+start-kdc)
+	install_krb5
+	write_krb5
+	make_realm
+	start_kdc
+	;;
 # restart-namenode: the NameNode alone, keeping its data; clients must
 # reconnect (and so ask the KDC for a ticket again).
 restart-namenode)

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	krb "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/landfall/landfall/internal/security"
 	"github.com/landfall/landfall/internal/security/sectest"
 )
@@ -129,7 +133,12 @@ func TestSASLRefusesBadBlocks(t *testing.T) {
 		want []string
 	}{
 		{"unknown mechanism", security.SASL{Mechanism: "SCRAM-SHA-1", Username: "u", PasswordFile: pw}, []string{"kafka.sasl.mechanism", "SCRAM-SHA-1", "SCRAM-SHA-512"}},
-		{"gssapi", security.SASL{Mechanism: "GSSAPI"}, []string{"kafka.sasl.mechanism", "GSSAPI", "not supported yet"}},
+		{"gssapi without kerberos", security.SASL{Mechanism: "GSSAPI"}, []string{"kafka.sasl.mechanism", "GSSAPI", "kerberos.principal", "kerberos.keytab"}},
+		{"gssapi with a password", security.SASL{Mechanism: "GSSAPI", Username: "u", PasswordFile: pw}, []string{"kafka.sasl", "GSSAPI", "kerberos.keytab", "kafka.sasl.username"}},
+		{"service name with a host", security.SASL{Mechanism: "GSSAPI", ServiceName: "kafka/broker1"}, []string{"kafka.sasl.service_name", "kafka/broker1", "sasl.kerberos.service.name"}},
+		{"service name with a realm", security.SASL{Mechanism: "GSSAPI", ServiceName: "kafka@EXAMPLE.COM"}, []string{"kafka.sasl.service_name", "@REALM"}},
+		{"service name for scram", security.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", PasswordFile: pw, ServiceName: "kafka"}, []string{"kafka.sasl.service_name", "only for GSSAPI"}},
+		{"service name without mechanism", security.SASL{ServiceName: "kafka"}, []string{"kafka.sasl.mechanism", "missing"}},
 		{"empty password file", security.SASL{Mechanism: "SCRAM-SHA-512", Username: "u", PasswordFile: empty}, []string{"kafka.sasl.password_file", empty, "empty"}},
 		{"missing password file", security.SASL{Mechanism: "PLAIN", Username: "u", PasswordFile: filepath.Join(dir, "nope")}, []string{"kafka.sasl.password_file", "nope"}},
 		{"no password", security.SASL{Mechanism: "SCRAM-SHA-256", Username: "u"}, []string{"kafka.sasl.password_file", "missing"}},
@@ -141,7 +150,13 @@ func TestSASLRefusesBadBlocks(t *testing.T) {
 		{"credentials without mechanism", security.SASL{Username: "u", PasswordFile: pw}, []string{"kafka.sasl.mechanism", "missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := tc.cfg.Build("kafka.sasl")
+			// A client, not logged in, where the case is about the
+			// block itself rather than the kerberos one.
+			var kc *krb.Client
+			if tc.cfg.Mechanism == "GSSAPI" && tc.name != "gssapi without kerberos" {
+				kc = unloggedClient()
+			}
+			m, err := tc.cfg.Build("kafka.sasl", kc)
 			if err == nil {
 				t.Fatalf("Build = %v, nil; want an error", m)
 			}
@@ -161,11 +176,38 @@ func TestSASLRefusesBadBlocks(t *testing.T) {
 		{Mechanism: "SCRAM-SHA-256", Username: "u", PasswordEnv: "LANDFALL_TEST_PW"},
 		{Mechanism: "SCRAM-SHA-512", Username: "u", PasswordFile: pw},
 		{Mechanism: "OAUTHBEARER", TokenFile: pw},
+		{Mechanism: "GSSAPI"},
+		{Mechanism: "GSSAPI", ServiceName: "kafka-prod"},
 	} {
-		m, err := c.Build("kafka.sasl")
+		m, err := c.Build("kafka.sasl", unloggedClient())
 		if err != nil || m == nil || m.Name() != c.Mechanism {
 			t.Errorf("Build(%+v) = %v, %v", c, m, err)
 		}
+	}
+}
+
+// unloggedClient is a Kerberos client that never talked to a KDC: what
+// GSSAPI's Build needs to build, not to authenticate.
+func unloggedClient() *krb.Client {
+	return krb.NewWithKeytab("landfall", "EXAMPLE.COM", keytab.New(), krbconfig.New())
+}
+
+// TestSASLCheckGSSAPI: config validation, before any login, accepts
+// GSSAPI with a kerberos block and refuses it without one, naming the
+// keys to set.
+func TestSASLCheckGSSAPI(t *testing.T) {
+	s := security.SASL{Mechanism: "GSSAPI"}
+	if err := s.Check("hive.kafka.sasl", true); err != nil {
+		t.Fatalf("Check with a kerberos block: %v", err)
+	}
+	err := security.CheckKafka("hive.kafka", security.TLS{}, s, false, time.Now())
+	for _, w := range []string{"hive.kafka.sasl.mechanism", "kerberos.principal", "kerberos.keytab", "kerberos.krb5_conf"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("CheckKafka without kerberos = %v; want it to name %s", err, w)
+		}
+	}
+	if got := s.KafkaServiceName(); got != "kafka" {
+		t.Errorf("default service name %q, want kafka", got)
 	}
 }
 

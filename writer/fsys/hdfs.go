@@ -54,7 +54,9 @@ type HDFSOptions struct {
 	IOTimeout time.Duration
 }
 
-// HDFS is the HDFS backend, on github.com/colinmarc/hdfs/v2.
+// HDFS is the HDFS backend, on github.com/colinmarc/hdfs/v2 with a patched
+// block writer that sends each packet without extra copies or allocations
+// (third_party/hdfs/README.md).
 //
 // Durability of Sync. The client's FileWriter.Flush only hands the buffered
 // packets to the DataNode socket; it does not wait for the pipeline's

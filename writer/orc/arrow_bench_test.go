@@ -24,13 +24,15 @@ func BenchmarkBuffersArrowVsTyped(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		var parser fastjson.Parser
+		var cv converter
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			v, err := w.parser.ParseBytes(recs[i%len(recs)])
+			v, err := parser.ParseBytes(recs[i%len(recs)])
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := w.cv.appendRoot(w.root, v); err != nil {
+			if err := cv.appendRoot(w.root, v); err != nil {
 				b.Fatal(err)
 			}
 			if i%100000 == 99999 {

@@ -30,11 +30,18 @@ type column struct {
 	floats []float64 // float and double
 	decs   []int128  // decimal unscaled values
 	str    strCol    // string, varchar, char, binary
+	spans  [][]byte  // Scanner's scratch: string values of the row (see addString)
 
 	rg []int // len(present) at the start of each row group but the first
 
 	fieldIndex map[string]int // struct: lower-case field name → child index
 	scratch    []*jsonValue   // struct: field values of the record being converted
+
+	// Scanner's scratch structs: seen[i] == stamp when field i was in the
+	// object being scanned; next is the field expected after the last one.
+	seen  []uint32
+	stamp uint32
+	next  int
 }
 
 // mark is a column's buffer lengths before a record, to undo a rejected one.

@@ -8,8 +8,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/valyala/fastjson"
-
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -150,9 +148,7 @@ type Writer struct {
 	schema *Type
 	root   *column
 	cols   []*column
-	marks  []mark
-	cv     converter
-	parser fastjson.Parser
+	sc     *Scanner // of Append; made at the first
 	pool   *compressorPool
 	comp   chunkCompressor // borrowed from pool while a stripe or the tail is written
 	bloom  []bool          // per column id
@@ -211,10 +207,8 @@ func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, poo
 	}
 	pool.put(comp)
 	wr := &Writer{w: w, o: o, schema: schema, pool: pool}
-	wr.cv.zone = o.zone
 	wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
 	wr.cols = wr.root.flat(nil)
-	wr.marks = make([]mark, len(wr.cols))
 	wr.fileStats = make([]stats, len(wr.cols))
 	for i, c := range wr.cols {
 		wr.fileStats[i].init(c.t)
@@ -277,22 +271,45 @@ func (w *Writer) appendLocked(value []byte) error {
 	if w.err != nil {
 		return w.err
 	}
-	v, err := w.parser.ParseBytes(value)
-	if err != nil {
-		return &writer.RecordError{Reason: "not JSON: " + truncatedError(err)}
+	if w.sc == nil {
+		w.sc = newScanner(w.schema, w.o, "")
 	}
-	for i, c := range w.cols {
-		w.marks[i] = c.mark()
+	row, _, ok := w.sc.Scan(value)
+	if !ok {
+		row = w.sc.Convert(value)
 	}
-	if err := w.cv.appendRoot(w.root, v); err != nil {
-		for i, c := range w.cols {
-			c.rollback(&w.marks[i])
-		}
-		var ce *convertError
-		if errors.As(err, &ce) {
-			return &writer.RecordError{Reason: ce.Error()}
-		}
-		return err
+	return w.appendRowLocked(row)
+}
+
+// AppendRow adds a row that a Scanner of the writer's Format made; see
+// Append for its errors.
+func (w *Writer) AppendRow(r *Row) error {
+	w.acct.Lock()
+	err := w.appendRowLocked(r)
+	if err == nil {
+		w.acct.Set(w.heldBytes())
+		w.acct.Fit()
+		err = w.err
+	}
+	w.acct.Unlock()
+	return err
+}
+
+func (w *Writer) appendRowLocked(r *Row) error {
+	if w.closed {
+		return errClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.s.schema != w.schema && r.s.schema.String() != w.schema.String() {
+		return fmt.Errorf("orc: append row: scanned for %s, not the file's %s", r.s.schema, w.schema)
+	}
+	for i, c := range w.cols[1:] {
+		c.appendFrom(r.s.cols[i+1])
 	}
 	w.root.present = append(w.root.present, true)
 	w.rows++
