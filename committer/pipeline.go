@@ -426,7 +426,11 @@ func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 		if err == nil && len(parts) > 0 {
 			break
 		}
-		if attempt >= 30 || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			// A stop while starting: the caller tells it from a failure.
+			return nil, fmt.Errorf("kafka: describe topic %s: %w", topic, ctx.Err())
+		}
+		if attempt >= 30 {
 			return nil, fmt.Errorf("kafka: describe topic %s: %v", topic, err)
 		}
 		p.log.Warn("kafka metadata not ready, retrying", "topic", topic, "err", err)

@@ -159,7 +159,7 @@ for path in sys.argv[1:]:
 
 func runPyarrow(t testing.TB, files ...string) [][]string {
 	t.Helper()
-	cmd := exec.Command("python3", append([]string{"-c", pyarrowDump}, files...)...)
+	cmd := exec.Command(testenv.Python3(t), append([]string{"-c", pyarrowDump}, files...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

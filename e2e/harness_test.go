@@ -829,7 +829,7 @@ for line in sys.stdin:
         print(rel + "\t" + ("" if v is None else v))
 `
 	var out, errb bytes.Buffer
-	cmd := exec.Command("python3", "-c", script)
+	cmd := exec.Command(testenv.Python3(tb.t), "-c", script)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(list.String()), &out, &errb
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("pyarrow read-back: %v: %s (run make test-deps if pyarrow is missing)", err, errb.String())

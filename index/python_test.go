@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/landfall/landfall/internal/testenv"
 	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/fsys"
 	"github.com/landfall/landfall/writer/lzo"
@@ -24,7 +25,7 @@ import (
 // the lzo file (with a message), and saves the cursor. Without pyarrow it
 // fails: `make test-deps` installs it.
 func TestPythonFollow(t *testing.T) {
-	if out, err := exec.Command("python3", "-c", "import pyarrow, pyarrow.orc, pyarrow.json").CombinedOutput(); err != nil {
+	if out, err := exec.Command(testenv.Python3(t), "-c", "import pyarrow, pyarrow.orc, pyarrow.json").CombinedOutput(); err != nil {
 		t.Fatalf("python3 can't import pyarrow (run `make test-deps`): %v\n%s", err, out)
 	}
 	f := newLocal(t)
@@ -103,7 +104,7 @@ func TestPythonFollow(t *testing.T) {
 
 func runFollowPy(t *testing.T, root string, args ...string) (ids, stderr string) {
 	t.Helper()
-	cmd := exec.Command("python3", append([]string{filepath.Join("examples", "follow.py"), "file://" + root, "clicks"}, args...)...)
+	cmd := exec.Command(testenv.Python3(t), append([]string{filepath.Join("examples", "follow.py"), "file://" + root, "clicks"}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

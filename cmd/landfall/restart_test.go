@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,40 @@ event_time: {field: ts}
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("run still going after 20s and %d starts: it retries a set-up error", starts.Load())
+	}
+}
+
+// TestStopWhileWaitingForKafka: a stop that comes while run still waits
+// for the topic's metadata is a graceful stop (nil), not a failure.
+func TestStopWhileWaitingForKafka(t *testing.T) {
+	cluster, etcd := services(t)
+	cfg, err := committer.ParseConfig(fmt.Appendf(nil, `
+logid: stopearly
+kafka: {brokers: [%s], topic: not-there-yet}
+etcd: {endpoints: [%s], lease_ttl: 2s}
+warehouse: {uri: "file://%s"}
+event_time: {field: ts}
+`, cluster.ListenAddrs()[0], etcd.URL(), t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), nil) }()
+	waitFor(t, done, 20*time.Second, "the wait for the topic", func() string {
+		if strings.Contains(logs.String(), "kafka metadata not ready") {
+			return "waiting"
+		}
+		return ""
+	})
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a stop while waiting for Kafka returned %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10s of the stop")
 	}
 }
