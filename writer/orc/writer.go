@@ -237,16 +237,21 @@ func lowerString(s string) string { return string(lowerASCII(nil, []byte(s))) }
 // file; any other error is fatal for the file.
 func (w *Writer) Append(value []byte) error {
 	w.acct.Lock()
-	err := w.appendLocked(value)
+	err := w.charge(w.appendLocked(value))
+	w.acct.Unlock()
+	return err
+}
+
+// charge follows a successful append, with the account locked: the columns
+// grew before they could ask, so charge what they hold now and flush the
+// largest files, this one included, if that is over the budget. A failed
+// flush of this file is its error.
+func (w *Writer) charge(err error) error {
 	if err == nil {
-		// The columns grew before they could ask: charge what they hold
-		// now, and flush the largest files, this one included, if that
-		// is over the budget. A failed flush of this file is its error.
 		w.acct.Set(w.heldBytes())
 		w.acct.Fit()
 		err = w.err
 	}
-	w.acct.Unlock()
 	return err
 }
 
@@ -285,12 +290,7 @@ func (w *Writer) appendLocked(value []byte) error {
 // Append for its errors.
 func (w *Writer) AppendRow(r *Row) error {
 	w.acct.Lock()
-	err := w.appendRowLocked(r)
-	if err == nil {
-		w.acct.Set(w.heldBytes())
-		w.acct.Fit()
-		err = w.err
-	}
+	err := w.charge(w.appendRowLocked(r))
 	w.acct.Unlock()
 	return err
 }
