@@ -138,11 +138,17 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	b.ResetTimer()
 	var consume, pipeline, consumeCPU, pipelineCPU, writeCPU time.Duration
 	var warehouseBytes int64
+	var stalls int
+	var stallSum, stallMax time.Duration
 	for i := 0; i < b.N; i++ {
 		c0 := cpuTime()
 		consume += consumeOnly(b, e, n, nil)
 		c1 := cpuTime()
-		pipeline += runPipeline(b, e, n, i, format)
+		d, pr := runPipeline(b, e, n, i, format)
+		pipeline += d
+		stalls += pr.Stalls
+		stallSum += pr.StallTotal
+		stallMax = max(stallMax, pr.StallMax)
 		c2 := cpuTime()
 		warehouseBytes += dataBytes(b, e)
 		emptyWarehouse(b, e)
@@ -177,6 +183,12 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	b.ReportMetric(cs/ps, "pipeline/consume")
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(float64(warehouseBytes)/float64(b.N)/n, "file-B/rec")
+	// How long the consume loop stopped for each periodic checkpoint (the
+	// final one at the stop is not a stall).
+	if stalls > 0 {
+		b.ReportMetric(float64(stallSum.Microseconds())/1e3/float64(stalls), "stall-ms/ckpt")
+		b.ReportMetric(float64(stallMax.Microseconds())/1e3, "max-stall-ms")
+	}
 }
 
 func kafkaOpts(e *env) []kgo.Opt {
@@ -249,7 +261,7 @@ func consumeOnly(b *testing.B, e *env, n int, each func(*kgo.Record)) time.Durat
 	return time.Since(start)
 }
 
-func runPipeline(b *testing.B, e *env, n, run int, format string) time.Duration {
+func runPipeline(b *testing.B, e *env, n, run int, format string) (time.Duration, committer.Progress) {
 	f, setFormat := benchFormat(b, format)
 	cfg := e.config(func(c *committer.Config) {
 		c.LogID = e.logid + "-" + strconv.Itoa(run)
@@ -271,7 +283,7 @@ func runPipeline(b *testing.B, e *env, n, run int, format string) time.Duration 
 	}
 	d := time.Since(start)
 	in.stop(e.t)
-	return d
+	return d, in.p.Progress()
 }
 
 // emptyWarehouse removes what a run wrote, outside the measured spans, so

@@ -17,6 +17,7 @@ type metrics struct {
 	records, bytes, late, files, checkpoints, orphans, partitionsCommitted, commitFailures prometheus.Counter
 	invalid, offsetResets, skippedOffsets                                                  *prometheus.CounterVec
 	checkpointSeconds                                                                      prometheus.Histogram
+	checkpointStall                                                                        prometheus.Histogram
 	openFiles, watermark                                                                   prometheus.Gauge
 	// skippedEmpty counts hours behind the watermark by more than
 	// commit.horizon that the commit cursor passed without committing.
@@ -53,6 +54,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "landfall_committer_checkpoint_seconds", Help: "Time to roll files and write a checkpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
+		checkpointStall: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "landfall_committer_checkpoint_stall_seconds", Help: "Time the consume loop stopped consuming for a checkpoint (the rest of the checkpoint runs beside it).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
 		openFiles:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_open_files", Help: "Part files being written."}),
 		watermark:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "landfall_committer_watermark_seconds", Help: "Event-time watermark, Unix seconds."}),
 		skippedEmpty: c("empty_hours_skipped_total", "Hours without data older than commit.horizon behind the watermark, passed by the commit cursor without a commit."),
@@ -83,7 +88,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.skippedOffsets.WithLabelValues(r)
 	}
 	for _, col := range []prometheus.Collector{m.records, m.bytes, m.late, m.files, m.checkpoints, m.orphans,
-		m.partitionsCommitted, m.commitFailures, m.invalid, m.offsetResets, m.skippedOffsets, m.checkpointSeconds, m.openFiles, m.watermark} {
+		m.partitionsCommitted, m.commitFailures, m.invalid, m.offsetResets, m.skippedOffsets, m.checkpointSeconds, m.checkpointStall, m.openFiles, m.watermark} {
 		if err := reg.Register(col); err != nil {
 			return nil, err
 		}
@@ -144,6 +149,18 @@ type progress struct {
 	// checkpoint itself belongs to the consume loop.
 	cursor    int64
 	cursorSet bool
+	// The consume loop's stalls for checkpoints: count, sum and largest.
+	stalls             int
+	stallSum, stallMax time.Duration
+}
+
+// addStall records one checkpoint's stall of the consume loop.
+func (pr *progress) addStall(d time.Duration) {
+	pr.mu.Lock()
+	pr.stalls++
+	pr.stallSum += d
+	pr.stallMax = max(pr.stallMax, d)
+	pr.mu.Unlock()
 }
 
 // setCheckpoint publishes a durable checkpoint cp; called from the consume
@@ -168,6 +185,11 @@ type Progress struct {
 	CheckpointAt  time.Time
 	Watermark     time.Time
 	QueuedCommits int
+	// Stalls is the number of checkpoints so far; StallTotal and StallMax
+	// the time the consume loop stopped consuming for them, in all and at
+	// most.
+	Stalls               int
+	StallTotal, StallMax time.Duration
 }
 
 // Progress returns a snapshot; safe to call from any goroutine.
@@ -178,6 +200,7 @@ func (p *Pipeline) Progress() Progress {
 		Consuming: pr.consuming.Load(),
 		Records:   pr.records.Load(), Invalid: pr.invalid.Load(), PartitionsCommitted: pr.committed.Load(),
 		Checkpoint: pr.seq, CheckpointAt: pr.at, FilesRolled: pr.files,
+		Stalls: pr.stalls, StallTotal: pr.stallSum, StallMax: pr.stallMax,
 	}
 	if pr.watermark > 0 {
 		out.Watermark = time.UnixMilli(pr.watermark).UTC()

@@ -310,11 +310,13 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 			// A checkpoint is never cut short by a stop request: it either
 			// completes or fails on its own timeout.
 			ckCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+			t0 := time.Now()
 			err := p.checkpoint(ckCtx, fin)
 			cancel()
 			if err != nil {
 				return err
 			}
+			p.noteStall(time.Since(t0))
 			next = time.Now().Add(p.cfg.Checkpoint.Interval)
 			continue
 		}
@@ -351,6 +353,13 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	}
 	p.log.Info("stopped", "checkpoint", p.cp.Seq)
 	return nil
+}
+
+// noteStall records time the consume loop spent not consuming for a
+// checkpoint.
+func (p *Pipeline) noteStall(d time.Duration) {
+	p.m.checkpointStall.Observe(d.Seconds())
+	p.progress.addStall(d)
 }
 
 // load reads the durable checkpoint and recovers from it, as Run and
