@@ -69,12 +69,12 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 $(PKGS)
 
-# BenchmarkPipeline with its warehouse on a real HDFS (a NameNode and a
+# BenchmarkPipeline and BenchmarkCheckpointStall with their warehouse on a real HDFS (a NameNode and a
 # DataNode on loopback, from make e2e's service script), as in production.
 BENCH_HDFS_STATE = $(CURDIR)/out/bench-hdfs
 bench-hdfs: test-deps
 	E2E_STATE=$(BENCH_HDFS_STATE) bash e2e/services/hdfs.sh start
-	LANDFALL_BENCH_WAREHOUSE=hdfs://127.0.0.1:19000/bench $(GO) test -run '^$$' -bench 'BenchmarkPipeline' -benchtime 3x -count 1 ./committer/; \
+	LANDFALL_BENCH_WAREHOUSE=hdfs://127.0.0.1:19000/bench $(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkCheckpointStall' -benchtime 3x -count 1 ./committer/; \
 	  rc=$$?; E2E_STATE=$(BENCH_HDFS_STATE) bash e2e/services/hdfs.sh stop; exit $$rc
 
 clean:

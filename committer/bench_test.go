@@ -111,29 +111,7 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	if d := benchDir(b); d != "" {
 		e.dir = d
 	}
-	prod, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...),
-		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerBatchCompression(codec))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prod.Close()
-	g := loggen.New(7)
-	g.BadFraction, g.LateFraction = 0, 0
-	et := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	var bytes int64
-	recs := make([]*kgo.Record, 0, 10000)
-	for i := 0; i < n; i++ {
-		v, _ := g.Next(nil, et)
-		bytes += int64(len(v))
-		et = et.Add(50 * time.Millisecond)
-		recs = append(recs, &kgo.Record{Topic: e.topic, Value: v})
-		if len(recs) == cap(recs) || i == n-1 {
-			if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-				b.Fatal(err)
-			}
-			recs = recs[:0]
-		}
-	}
+	bytes := produceBench(b, e, n, codec)
 	mb := float64(bytes) / 1e6
 	b.ResetTimer()
 	var consume, pipeline, consumeCPU, pipelineCPU, writeCPU time.Duration
@@ -144,7 +122,7 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 		c0 := cpuTime()
 		consume += consumeOnly(b, e, n, nil)
 		c1 := cpuTime()
-		d, pr := runPipeline(b, e, n, i, format)
+		d, pr := runPipeline(b, e, n, i, format, time.Second)
 		pipeline += d
 		stalls += pr.Stalls
 		stallSum += pr.StallTotal
@@ -188,6 +166,79 @@ func benchPipeline(b *testing.B, codec kgo.CompressionCodec, format string) {
 	if stalls > 0 {
 		b.ReportMetric(float64(stallSum.Microseconds())/1e3/float64(stalls), "stall-ms/ckpt")
 		b.ReportMetric(float64(stallMax.Microseconds())/1e3, "max-stall-ms")
+	}
+}
+
+// produceBench fills the benchmark's topic with n generated records (no bad
+// or late ones, event times 50 ms apart) and returns their bytes.
+func produceBench(b *testing.B, e *env, n int, codec kgo.CompressionCodec) int64 {
+	prod, err := kgo.NewClient(kgo.SeedBrokers(e.cluster.ListenAddrs()...),
+		kgo.RecordPartitioner(kgo.RoundRobinPartitioner()), kgo.ProducerBatchCompression(codec))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	g := loggen.New(7)
+	g.BadFraction, g.LateFraction = 0, 0
+	et := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	var bytes int64
+	recs := make([]*kgo.Record, 0, 10000)
+	for i := 0; i < n; i++ {
+		v, _ := g.Next(nil, et)
+		bytes += int64(len(v))
+		et = et.Add(50 * time.Millisecond)
+		recs = append(recs, &kgo.Record{Topic: e.topic, Value: v})
+		if len(recs) == cap(recs) || i == n-1 {
+			if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	return bytes
+}
+
+// BenchmarkCheckpointStall measures how long the consume loop stops
+// consuming for each checkpoint: the pipeline of BenchmarkPipeline with a
+// checkpoint every 100 ms, so that a run holds several. stall-ms/ckpt is the
+// mean stop, ckpt-ms the mean time from a checkpoint's start to its state
+// write. Point LANDFALL_BENCH_WAREHOUSE at HDFS for the figure that matters
+// (make bench-hdfs runs it).
+//
+//	go test -run '^$' -bench 'BenchmarkCheckpointStall' -benchtime 3x ./committer/
+func BenchmarkCheckpointStall(b *testing.B) {
+	for _, format := range []string{"text", "orc"} {
+		b.Run("format="+format, func(b *testing.B) {
+			const n = 400_000
+			e := newEnv(b, 4)
+			if d := benchDir(b); d != "" {
+				e.dir = d
+			}
+			produceBench(b, e, n, kgo.SnappyCompression())
+			b.ResetTimer()
+			var stalls int
+			var stallSum, stallMax time.Duration
+			var ckpts uint64
+			var wall time.Duration
+			for i := 0; i < b.N; i++ {
+				t0 := time.Now()
+				_, pr := runPipeline(b, e, n, i, format, 100*time.Millisecond)
+				wall += time.Since(t0)
+				stalls += pr.Stalls
+				stallSum += pr.StallTotal
+				stallMax = max(stallMax, pr.StallMax)
+				ckpts += pr.Checkpoint
+				emptyWarehouse(b, e)
+			}
+			b.StopTimer()
+			if stalls == 0 {
+				b.Fatal("no periodic checkpoint ran: the runs were shorter than the interval")
+			}
+			b.ReportMetric(float64(stallSum.Microseconds())/1e3/float64(stalls), "stall-ms/ckpt")
+			b.ReportMetric(float64(stallMax.Microseconds())/1e3, "max-stall-ms")
+			b.ReportMetric(float64(stalls)/float64(b.N), "ckpts/run")
+			b.ReportMetric(100*stallSum.Seconds()/wall.Seconds(), "stalled-%")
+		})
 	}
 }
 
@@ -261,11 +312,11 @@ func consumeOnly(b *testing.B, e *env, n int, each func(*kgo.Record)) time.Durat
 	return time.Since(start)
 }
 
-func runPipeline(b *testing.B, e *env, n, run int, format string) (time.Duration, committer.Progress) {
+func runPipeline(b *testing.B, e *env, n, run int, format string, interval time.Duration) (time.Duration, committer.Progress) {
 	f, setFormat := benchFormat(b, format)
 	cfg := e.config(func(c *committer.Config) {
 		c.LogID = e.logid + "-" + strconv.Itoa(run)
-		c.Checkpoint.Interval = time.Second
+		c.Checkpoint.Interval = interval
 		c.Kafka.FetchMaxBytes = 32 << 20
 		setFormat(c)
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"path"
 	"sort"
@@ -31,24 +32,112 @@ type finalizeJob struct {
 }
 
 // checkpoint rolls every open file, makes the new state durable under the
-// fencing lease, and hands the rolled files to the finalizer. Any error is
-// fatal: the caller stops and the next Run recovers from the last durable
+// fencing lease, and hands the rolled files to the finalizer, all before it
+// returns: the graceful stop's last checkpoint and on-demand compaction. The
+// consume loop runs the same two halves apart (see cut). Any error is fatal:
+// the caller stops and the next Run recovers from the last durable
 // checkpoint, so nothing half-done here is ever trusted.
 func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error {
-	start := time.Now()
-	if err := p.fp(FPCheckpointStart); err != nil {
+	c, err := p.cut(ctx)
+	if err != nil {
 		return err
 	}
-	seq := p.cp.Seq + 1
+	return p.finish(ctx, fin, c)
+}
+
+// A cut is a checkpoint begun. Its cut runs in the consume loop and is
+// quick: the open files are detached and their totals added to their
+// partitions, the offsets and event times they cover are noted, and the
+// watermark and the commits due are decided from them. The files are then
+// rolled (encoded to the end and synced, the slow part on HDFS) beside the
+// consume loop, which writes the records that follow into new files. When
+// the roll is over the consume loop finishes the checkpoint: it writes the
+// index entry and the state for the cut, so a checkpoint covers exactly
+// the records of the files it rolled, and records consumed since are in
+// no checkpoint yet. A record routed after the cut sees the cut's commit
+// cursor, so a partition the cut commits takes later records as late data,
+// as it would have after a checkpoint that stopped consuming.
+type cut struct {
+	seq        uint64
+	start      time.Time
+	ops        []*openPart
+	offsets    map[int32]int64 // the next offset to consume at the cut
+	maxEvent   map[int32]int64
+	newCommits []state.Commit
+	// rolled is cancelled when the roll is over; jobs and err are its
+	// outcome, for the consume loop to read after that.
+	rolled context.Context
+	jobs   []finalizeJob
+	err    error
+	// stall is the time the consume loop spent on this checkpoint.
+	stall time.Duration
+}
+
+// rollDone says whether the cut's files are rolled (or failed to).
+func (c *cut) rollDone() bool { return c.rolled.Err() != nil }
+
+// wait waits for the roll; it never gives up, as the file system's own
+// deadlines bound each roll.
+func (c *cut) wait() { <-c.rolled.Done() }
+
+// cut begins a checkpoint and starts rolling its files.
+func (p *Pipeline) cut(ctx context.Context) (*cut, error) {
+	t0 := time.Now()
+	if err := p.fp(FPCheckpointStart); err != nil {
+		return nil, err
+	}
+	c := &cut{seq: p.cp.Seq + 1, start: t0}
 	// Before advance, so that a re-commit queued now counts finished merges.
 	p.mu.Lock()
 	p.applyMergedLocked()
 	p.mu.Unlock()
-	rolled, err := p.roll(seq)
-	if err != nil {
-		return err
+	c.ops = p.detach()
+	c.offsets = maps.Clone(p.cp.Offsets)
+	c.maxEvent = maps.Clone(p.cp.MaxEventTime)
+	c.newCommits = p.advance(ctx)
+	rolled, done := context.WithCancel(context.Background())
+	c.rolled = rolled
+	go func() {
+		defer done()
+		c.jobs, c.err = p.roll(c.seq, c.ops)
+	}()
+	c.stall = time.Since(t0)
+	return c, nil
+}
+
+// finish completes the checkpoint c once its files are rolled: the index
+// entry, the state for the cut under the fencing lease, then the renames
+// and commits it promises.
+func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) error {
+	select {
+	case <-c.rolled.Done():
+	case <-ctx.Done():
+		return fmt.Errorf("checkpoint %d: roll part files: %w", c.seq, ctx.Err())
 	}
-	newCommits := p.advance(ctx)
+	t0 := time.Now()
+	defer func() { c.stall += time.Since(t0) }()
+	if c.err != nil {
+		return c.err
+	}
+	seq, rolled, newCommits := c.seq, c.jobs, c.newCommits
+	// The sizes are known only now: they complete the partitions' totals
+	// and those of the commits the cut queued.
+	byPart := map[string][]int{}
+	for i := range newCommits {
+		byPart[newCommits[i].Partition] = append(byPart[newCommits[i].Partition], i)
+	}
+	for i, op := range c.ops {
+		if op.sink {
+			continue
+		}
+		size := rolled[i].pf.Size
+		if st := p.cp.Partitions[op.dir]; st != nil {
+			st.Bytes += size
+		}
+		for _, k := range byPart[op.dir] {
+			newCommits[k].Bytes += size
+		}
+	}
 
 	// The index entry that lists this checkpoint's files and commits is
 	// made durable before the checkpoint that promises it.
@@ -87,6 +176,10 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	p.applyMergedLocked()
 	cp := *p.cp
 	cp.Seq = seq
+	// The consume loop has moved on since the cut: the state covers the
+	// records of the rolled files, the rest are consumed again after a
+	// crash.
+	cp.Offsets, cp.MaxEventTime = c.offsets, c.maxEvent
 	cp.IndexPending = make([]state.IndexEntry, 0, len(p.idxQueue)+1)
 	for _, it := range p.idxQueue {
 		cp.IndexPending = append(cp.IndexPending, it.e)
@@ -169,7 +262,7 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	p.signal()
 	p.prune()
 
-	d := time.Since(start)
+	d := time.Since(c.start)
 	p.m.checkpoints.Inc()
 	p.m.checkpointSeconds.Observe(d.Seconds())
 	p.m.files.Add(float64(len(rolled)))
@@ -179,14 +272,62 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 	return nil
 }
 
-// roll finishes every open part file and makes it durable. Syncs run in
-// parallel: with hundreds of open partitions on HDFS they dominate.
-func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
+// detach takes every open file out of the consume loop's hands, in a fixed
+// order, and adds its rows and offsets to its partition's totals (its size
+// follows once it is rolled).
+func (p *Pipeline) detach() []*openPart {
 	ops := make([]*openPart, 0, len(p.open))
 	for _, op := range p.open {
 		ops = append(ops, op)
 	}
 	sort.Slice(ops, func(i, j int) bool { return ops[i].dir < ops[j].dir })
+	for _, op := range ops {
+		if op.sink {
+			continue
+		}
+		st := p.cp.Partitions[op.dir]
+		if st == nil {
+			b := p.boundOf(op.start)
+			st = &state.Partition{Start: b.start, End: b.end}
+			if op.late {
+				// A late record for a partition landfall doesn't track:
+				// before the first cursor it was never committed, and these
+				// files are all it holds; past retention its totals were
+				// dropped and must come from its files.
+				st.Committed = true
+				st.Recount = p.cp.FirstCursor == nil || st.Start >= *p.cp.FirstCursor
+			}
+			p.cp.Partitions[op.dir] = st
+		}
+		st.Files++
+		st.Rows += op.part.Rows()
+		if st.Offsets == nil {
+			st.Offsets = map[int32][2]int64{}
+		}
+		for part, rg := range op.offsets {
+			cur, ok := st.Offsets[part]
+			if !ok {
+				st.Offsets[part] = *rg
+				continue
+			}
+			cur[0] = min(cur[0], rg[0])
+			cur[1] = max(cur[1], rg[1])
+			st.Offsets[part] = cur
+		}
+		if op.late && st.Committed {
+			p.lateDirty[op.dir] = true
+		}
+	}
+	clear(p.open)
+	p.last = nil
+	p.m.openFiles.Set(0)
+	return ops
+}
+
+// roll finishes the detached files ops and makes them durable, beside the
+// consume loop: it reads only what the consume loop no longer touches. Syncs
+// run in parallel: with hundreds of open partitions on HDFS they dominate.
+func (p *Pipeline) roll(seq uint64, ops []*openPart) ([]finalizeJob, error) {
 	jobs := make([]finalizeJob, len(ops))
 	errs := make([]error, len(ops))
 	sem := make(chan struct{}, 16)
@@ -227,50 +368,8 @@ func (p *Pipeline) roll(seq uint64) ([]finalizeJob, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("roll part files: %w", err)
+		return nil, fmt.Errorf("checkpoint %d: roll part files: %w", seq, err)
 	}
-	for i, op := range ops {
-		if op.sink {
-			continue
-		}
-		st := p.cp.Partitions[op.dir]
-		if st == nil {
-			b := p.boundOf(op.start)
-			st = &state.Partition{Start: b.start, End: b.end}
-			if op.late {
-				// A late record for a partition landfall doesn't track:
-				// before the first cursor it was never committed, and these
-				// files are all it holds; past retention its totals were
-				// dropped and must come from its files.
-				st.Committed = true
-				st.Recount = p.cp.FirstCursor == nil || st.Start >= *p.cp.FirstCursor
-			}
-			p.cp.Partitions[op.dir] = st
-		}
-		r := op.part.Rows()
-		st.Files++
-		st.Rows += r
-		st.Bytes += jobs[i].pf.Size
-		if st.Offsets == nil {
-			st.Offsets = map[int32][2]int64{}
-		}
-		for part, rg := range op.offsets {
-			cur, ok := st.Offsets[part]
-			if !ok {
-				st.Offsets[part] = *rg
-				continue
-			}
-			cur[0] = min(cur[0], rg[0])
-			cur[1] = max(cur[1], rg[1])
-			st.Offsets[part] = cur
-		}
-		if op.late && st.Committed {
-			p.lateDirty[op.dir] = true
-		}
-	}
-	clear(p.open)
-	p.last = nil
-	p.m.openFiles.Set(0)
 	return jobs, nil
 }
 

@@ -282,9 +282,16 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	wg.Add(2)
 	go func() { defer wg.Done(); p.commitRunner(bg) }()
 	go func() { defer wg.Done(); p.indexPublisher(bg) }()
+	// inflight is the checkpoint whose files are rolling while the loop
+	// consumes on; at most one at a time.
+	var inflight *cut
 	crashed := true
 	defer func() {
 		if crashed {
+			if inflight != nil {
+				// Its files must be left alone before they are abandoned.
+				inflight.wait()
+			}
 			stopBG()
 			close(fin)
 			wg.Wait()
@@ -306,32 +313,59 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 		if ctx.Err() != nil {
 			break
 		}
-		if !time.Now().Before(next) {
-			// A checkpoint is never cut short by a stop request: it either
-			// completes or fails on its own timeout.
+		// A checkpoint is never cut short by a stop request: it either
+		// completes or fails on its own timeout.
+		if inflight != nil && inflight.rollDone() {
 			ckCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
-			t0 := time.Now()
-			err := p.checkpoint(ckCtx, fin)
+			err := p.finish(ckCtx, fin, inflight)
 			cancel()
 			if err != nil {
 				return err
 			}
-			p.noteStall(time.Since(t0))
+			p.noteStall(inflight.stall)
+			inflight = nil
 			next = time.Now().Add(p.cfg.Checkpoint.Interval)
 			continue
 		}
-		pollCtx, cancel := context.WithDeadline(ctx, next)
+		if inflight == nil && !time.Now().Before(next) {
+			ckCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+			c, err := p.cut(ckCtx)
+			cancel()
+			if err != nil {
+				return err
+			}
+			inflight = c
+			continue
+		}
+		deadline := next
+		if inflight != nil {
+			// The next checkpoint waits for this one; the roll's end
+			// ends the poll.
+			deadline = time.Now().Add(p.cfg.Checkpoint.Interval)
+		}
+		pollCtx, cancel := context.WithDeadline(ctx, deadline)
+		stop := func() bool { return false }
+		if inflight != nil {
+			stop = context.AfterFunc(inflight.rolled, cancel)
+		}
 		fetches := cl.PollRecords(pollCtx, 50000)
+		stop()
 		cancel()
 		if err := p.consume(fetches); err != nil {
 			return err
 		}
 	}
 
-	// Graceful stop: one last checkpoint, then let the finalizer drain and
-	// give ready commits a moment.
+	// Graceful stop: the checkpoint under way, one last one, then let the
+	// finalizer drain and give ready commits a moment.
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	defer cancel()
+	if inflight != nil {
+		if err := p.finish(stopCtx, fin, inflight); err != nil {
+			return err
+		}
+		inflight = nil
+	}
 	if err := p.checkpoint(stopCtx, fin); err != nil {
 		return err
 	}
@@ -391,9 +425,12 @@ func (p *Pipeline) load(ctx context.Context) error {
 	if err := p.recover(ctx); err != nil {
 		return err
 	}
+	// Progress reads the queue from other goroutines.
+	p.mu.Lock()
 	for _, c := range cp.Commits {
 		p.queue = append(p.queue, &queued{c: c})
 	}
+	p.mu.Unlock()
 	return nil
 }
 
