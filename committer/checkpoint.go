@@ -49,12 +49,12 @@ func (p *Pipeline) checkpoint(ctx context.Context, fin chan<- finalizeJob) error
 // quick: the open files are detached and their totals added to their
 // partitions, the offsets and event times they cover are noted, and the
 // watermark and the commits due are decided from them. The files are then
-// rolled (encoded to the end and synced, the slow part on HDFS) beside the
-// consume loop, which writes the records that follow into new files. When
-// the roll is over the consume loop finishes the checkpoint: it writes the
-// index entry and the state for the cut, so a checkpoint covers exactly
-// the records of the files it rolled, and records consumed since are in
-// no checkpoint yet. A record routed after the cut sees the cut's commit
+// rolled (encoded to the end and synced, the slow part on HDFS) and the
+// index entry listing them written inflight, beside the consume loop,
+// which writes the records that follow into new files. Then the consume
+// loop finishes the checkpoint: it writes the state for the cut, so a
+// checkpoint covers exactly the records of the files it rolled, and
+// records consumed since are in no checkpoint yet. A record routed after the cut sees the cut's commit
 // cursor, so a partition the cut commits takes later records as late data,
 // as it would have after a checkpoint that stopped consuming.
 type cut struct {
@@ -64,10 +64,14 @@ type cut struct {
 	offsets    map[int32]int64 // the next offset to consume at the cut
 	maxEvent   map[int32]int64
 	newCommits []state.Commit
-	// rolled is cancelled when the roll is over; jobs and err are its
-	// outcome, for the consume loop to read after that.
+	ready      []*mergeJob // merges written since the last checkpoint
+	indexN     uint64      // the number of its index entry, if it has one
+	// rolled is cancelled when the roll and the index entry are written;
+	// jobs, entry and err are their outcome, for the consume loop to read
+	// after that.
 	rolled context.Context
 	jobs   []finalizeJob
+	entry  *indexItem
 	err    error
 	// stall is the time the consume loop spent on this checkpoint.
 	stall time.Duration
@@ -95,19 +99,26 @@ func (p *Pipeline) cut(ctx context.Context) (*cut, error) {
 	c.offsets = maps.Clone(p.cp.Offsets)
 	c.maxEvent = maps.Clone(p.cp.MaxEventTime)
 	c.newCommits = p.advance(ctx)
+	p.mu.Lock()
+	c.ready = p.mergeReady
+	p.mergeReady = nil
+	p.mu.Unlock()
+	c.indexN = max(p.cp.IndexNext, 1)
 	rolled, done := context.WithCancel(context.Background())
 	c.rolled = rolled
 	go func() {
 		defer done()
-		c.jobs, c.err = p.roll(c.seq, c.ops)
+		if c.jobs, c.err = p.roll(c.seq, c.ops); c.err == nil {
+			c.entry, c.err = p.writeEntry(c)
+		}
 	}()
 	c.stall = time.Since(t0)
 	return c, nil
 }
 
-// finish completes the checkpoint c once its files are rolled: the index
-// entry, the state for the cut under the fencing lease, then the renames
-// and commits it promises.
+// finish completes the checkpoint c once its files are rolled and its index
+// entry written: the state for the cut under the fencing lease, then the
+// renames and commits it promises.
 func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) error {
 	select {
 	case <-c.rolled.Done():
@@ -119,54 +130,10 @@ func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) e
 	if c.err != nil {
 		return c.err
 	}
-	seq, rolled, newCommits := c.seq, c.jobs, c.newCommits
-	// The sizes are known only now: they complete the partitions' totals
-	// and those of the commits the cut queued.
-	byPart := map[string][]int{}
-	for i := range newCommits {
-		byPart[newCommits[i].Partition] = append(byPart[newCommits[i].Partition], i)
-	}
+	seq, rolled, newCommits, ready, entry := c.seq, c.jobs, c.newCommits, c.ready, c.entry
 	for i, op := range c.ops {
-		if op.sink {
-			continue
-		}
-		size := rolled[i].pf.Size
-		if st := p.cp.Partitions[op.dir]; st != nil {
-			st.Bytes += size
-		}
-		for _, k := range byPart[op.dir] {
-			newCommits[k].Bytes += size
-		}
-	}
-
-	// The index entry that lists this checkpoint's files and commits is
-	// made durable before the checkpoint that promises it.
-	p.mu.Lock()
-	ready := p.mergeReady
-	p.mergeReady = nil
-	p.mu.Unlock()
-	var entry *indexItem
-	if len(rolled) > 0 || len(newCommits) > 0 || len(ready) > 0 {
-		if err := p.fp(FPIndexBeforeInflight); err != nil {
-			return err
-		}
-		n := max(p.cp.IndexNext, 1)
-		e := p.indexEntry(n, seq, rolled, newCommits)
-		for _, j := range ready {
-			e.Actions = append(e.Actions, p.mergeActions(j)...)
-		}
-		if err := p.idx.WriteInflight(e); err != nil {
-			return fmt.Errorf("checkpoint %d: %w", seq, err)
-		}
-		if err := p.fp(FPIndexAfterInflight); err != nil {
-			return err
-		}
-		entry = &indexItem{e: state.IndexEntry{N: n, Checkpoint: seq, Epoch: p.epoch}, waiting: map[string]bool{}}
-		for _, j := range rolled {
-			entry.waiting[j.pf.Staging] = true
-		}
-		for _, j := range ready {
-			entry.waiting[mergeKey(j.m.Final)] = true
+		if st := p.cp.Partitions[op.dir]; st != nil && !op.sink {
+			st.Bytes += rolled[i].pf.Size
 		}
 	}
 
@@ -270,6 +237,49 @@ func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) e
 	p.progress.setCheckpoint(seq, time.Now(), p.cp, len(rolled))
 	p.log.Debug("checkpoint", "seq", seq, "files", len(rolled), "commits", len(newCommits), "watermark", time.UnixMilli(p.cp.Watermark).UTC(), "took", d)
 	return nil
+}
+
+// writeEntry writes, inflight, the index entry of c's rolled files, its
+// commits and its merges, beside the consume loop: it is made durable
+// before the checkpoint that promises it. It completes the commits' sizes
+// first, known only once the files are rolled.
+func (p *Pipeline) writeEntry(c *cut) (*indexItem, error) {
+	byPart := map[string][]int{}
+	for i := range c.newCommits {
+		byPart[c.newCommits[i].Partition] = append(byPart[c.newCommits[i].Partition], i)
+	}
+	for i, op := range c.ops {
+		if op.sink {
+			continue
+		}
+		for _, k := range byPart[op.dir] {
+			c.newCommits[k].Bytes += c.jobs[i].pf.Size
+		}
+	}
+	if len(c.jobs) == 0 && len(c.newCommits) == 0 && len(c.ready) == 0 {
+		return nil, nil
+	}
+	if err := p.fp(FPIndexBeforeInflight); err != nil {
+		return nil, err
+	}
+	e := p.indexEntry(c.indexN, c.seq, c.jobs, c.newCommits)
+	for _, j := range c.ready {
+		e.Actions = append(e.Actions, p.mergeActions(j)...)
+	}
+	if err := p.idx.WriteInflight(e); err != nil {
+		return nil, fmt.Errorf("checkpoint %d: %w", c.seq, err)
+	}
+	if err := p.fp(FPIndexAfterInflight); err != nil {
+		return nil, err
+	}
+	entry := &indexItem{e: state.IndexEntry{N: c.indexN, Checkpoint: c.seq, Epoch: p.epoch}, waiting: map[string]bool{}}
+	for _, j := range c.jobs {
+		entry.waiting[j.pf.Staging] = true
+	}
+	for _, j := range c.ready {
+		entry.waiting[mergeKey(j.m.Final)] = true
+	}
+	return entry, nil
 }
 
 // detach takes every open file out of the consume loop's hands, in a fixed

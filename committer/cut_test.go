@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/hive"
 	"github.com/landfall/landfall/writer/fsys"
 )
 
@@ -143,4 +144,56 @@ func TestConsumesWhileCheckpointSyncs(t *testing.T) {
 	e.waitConsumed(60 * time.Second)
 	in.stop(t)
 	e.checkExactlyOnce(readTable(t, e.dir))
+}
+
+// TestCutCommitsBeforeItsRollEnds: a checkpoint whose cut makes an hour's
+// commit due takes the records of that hour consumed while its files sync
+// as late data: they land in the hour once and the hour is committed again
+// as an update, never left in a committed partition the metastore doesn't
+// count.
+func TestCutCommitsBeforeItsRollEnds(t *testing.T) {
+	e := newEnv(t, 1)
+	cfg := e.config(func(c *committer.Config) { c.Checkpoint.Interval = 200 * time.Millisecond })
+	g := newGatedSyncFS()
+	t.Cleanup(g.release)
+	rc := &recorder{}
+	h := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	wfs, err := e.fs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e.startWith(cfg, opts{now: func() time.Time { return h }, wrapFS: func(f fsys.FS) fsys.FS {
+		g.FS = f
+		return fsys.WithDeadline(g, time.Minute)
+	}}, []hive.Step{rc, committer.SuccessFile{FS: wfs}})
+	defer in.stop(t)
+	const hour10 = "log_date=20261121/log_hour=10"
+	e.produceRaw(rec(1, h.Add(5*time.Minute)))
+	e.waitConsumed(10 * time.Second)
+
+	g.shut()
+	e.produceRaw(rec(2, h.Add(2*time.Hour))) // its checkpoint commits hour 10
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no checkpoint synced a file within 10s")
+	}
+	if n := len(rc.commits(hour10)); n != 0 {
+		t.Fatalf("hour 10 committed %d times before the checkpoint that commits it was written", n)
+	}
+	e.produceRaw(rec(3, h.Add(30*time.Minute))) // for hour 10, during the roll
+	waitFor(t, 10*time.Second, "the record consumed while the files sync", func() bool { return in.p.Progress().Records >= 3 })
+	g.release()
+
+	waitFor(t, 10*time.Second, "hour 10 committed, then updated", func() bool { return len(rc.commits(hour10)) == 2 })
+	cs := rc.commits(hour10)
+	if cs[0].Update || cs[0].NumRows != 1 {
+		t.Fatalf("hour 10's first commit: update %v, %d rows; want the first, of the 1 record before the cut", cs[0].Update, cs[0].NumRows)
+	}
+	if !cs[1].Update || cs[1].NumRows != 2 {
+		t.Fatalf("hour 10's second commit: update %v, %d rows; want an update counting 2", cs[1].Update, cs[1].NumRows)
+	}
+	if n := readTable(t, e.dir).ByDir[hour10]; n != 2 {
+		t.Fatalf("hour 10 holds %d records, want 2", n)
+	}
 }
