@@ -31,11 +31,13 @@ TEXT ·marksSIMD(SB), NOSPLIT, $0-24
 	MOVQ b+0(FP), SI
 	MOVQ n+8(FP), BX
 	MOVQ m+16(FP), DI
-	// The constants are broadcast from memory, all in VEX encoding: the
-	// obvious MOVQ AX, X10 is a legacy SSE instruction, and mixing it
-	// with the 256-bit code made every call cost as much as the whole
-	// scan on the Xeon (Sapphire Rapids, under a hypervisor) we run on,
-	// twice the time of marksSWAR. Loads cost nothing of the kind.
+	// The constants are broadcast from memory, all in VEX encoding. With
+	// MOVQ AX, X10 (a legacy SSE instruction) and VPBROADCASTB from the
+	// register, the profile put nearly all of marksSIMD's time on those
+	// six instructions, and BenchmarkScan ran at twice marksSWAR's time,
+	// on a virtualized Xeon with AVX-512 FP16 (Sapphire Rapids or later).
+	// A penalty for mixing SSE and AVX is the likely cause; whatever it
+	// is, the loads don't pay it.
 	VPBROADCASTB ·quoteByte(SB), Y10
 	VPBROADCASTB ·backslashByte(SB), Y11
 	VPBROADCASTB ·ctlByte(SB), Y12
