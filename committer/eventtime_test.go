@@ -1,6 +1,9 @@
 package committer
 
 import (
+	"bytes"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/landfall/landfall/committer/jsonscan"
@@ -63,6 +66,36 @@ func TestEventKeyScanner(t *testing.T) {
 		val, kind, _, err := eventKeyScanner(cfg)([]byte(rec))
 		if err != nil || kind != jsonscan.Number || string(val) != c.want {
 			t.Errorf("%s, field %q: %q %v %v, want %s", c.format, c.field, val, kind, err, c.want)
+		}
+	}
+}
+
+// TestSmallUint checks the word-at-a-time digits against strconv around
+// every length and with a non-digit in every place.
+func TestSmallUint(t *testing.T) {
+	for l := 1; l <= 19; l++ {
+		for _, d := range []byte("0123456789") {
+			s := []byte(strings.Repeat(string(d), l))
+			s[0] = "123456789"[l%9]
+			want, err := strconv.ParseInt(string(s), 10, 64)
+			if n, ok := smallUint(s); ok != (l <= 18 && err == nil) || ok && n != want {
+				t.Errorf("smallUint(%s) = %d %v, want %d", s, n, ok, want)
+			}
+			for i := range s {
+				for _, bad := range []byte{'/', ':', ' ', 0xfa, 0xff, 0x06, '0' + 0x80} {
+					b := bytes.Clone(s)
+					b[i] = bad
+					if n, ok := smallUint(b); ok {
+						t.Errorf("smallUint(%q) = %d, true", b, n)
+					}
+				}
+			}
+		}
+	}
+	for _, s := range []string{"1763683200123", "0000000000000", "9999999999999999", "1000000000000000", "12345678", "123456789"} {
+		want, _ := strconv.ParseInt(s, 10, 64)
+		if n, ok := smallUint([]byte(s)); !ok || n != want {
+			t.Errorf("smallUint(%s) = %d %v", s, n, ok)
 		}
 	}
 }

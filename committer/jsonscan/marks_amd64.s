@@ -31,15 +31,16 @@ TEXT ·marksSIMD(SB), NOSPLIT, $0-24
 	MOVQ b+0(FP), SI
 	MOVQ n+8(FP), BX
 	MOVQ m+16(FP), DI
-	MOVQ $0x22, AX
-	MOVQ AX, X10
-	VPBROADCASTB X10, Y10
-	MOVQ $0x5c, AX
-	MOVQ AX, X11
-	VPBROADCASTB X11, Y11
-	MOVQ $0x1f, AX
-	MOVQ AX, X12
-	VPBROADCASTB X12, Y12
+	// The constants are broadcast from memory, all in VEX encoding. With
+	// MOVQ AX, X10 (a legacy SSE instruction) and VPBROADCASTB from the
+	// register, the profile put nearly all of marksSIMD's time on those
+	// six instructions, and BenchmarkScan ran at twice marksSWAR's time,
+	// on a virtualized Xeon with AVX-512 FP16 (Sapphire Rapids or later).
+	// A penalty for mixing SSE and AVX is the likely cause; whatever it
+	// is, the loads don't pay it.
+	VPBROADCASTB ·quoteByte(SB), Y10
+	VPBROADCASTB ·backslashByte(SB), Y11
+	VPBROADCASTB ·ctlByte(SB), Y12
 	LEAQ -64(SI)(BX*1), R8 // the last block's start: b+n-64
 
 loop:
@@ -61,3 +62,10 @@ last:
 	MOVQ AX, (DI)
 	VZEROUPPER
 	RET
+
+DATA ·quoteByte+0(SB)/1, $0x22
+GLOBL ·quoteByte(SB), RODATA|NOPTR, $1
+DATA ·backslashByte+0(SB)/1, $0x5c
+GLOBL ·backslashByte(SB), RODATA|NOPTR, $1
+DATA ·ctlByte+0(SB)/1, $0x1f
+GLOBL ·ctlByte(SB), RODATA|NOPTR, $1
