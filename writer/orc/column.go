@@ -199,7 +199,11 @@ type strCol struct {
 	ids   []uint32 // per value
 	arena []byte   // distinct values back to back
 	offs  []uint32 // start of each distinct value in arena, plus the end
-	table []uint32 // open addressing: id+1, 0 = empty
+	// open addressing: the hash's high 32 bits << 32 | id+1, 0 = empty.
+	// The hash bits let a probe pass over other values without reading
+	// them: values of a column often share their length (host names,
+	// codes), so most of those comparisons would go through memequal.
+	table []uint64
 	// direct mode
 	data []byte
 	ends []uint32 // end offset of each value in data
@@ -229,7 +233,7 @@ func (s *strCol) release() {
 }
 
 func (s *strCol) heldBytes() int {
-	return 4*cap(s.ids) + cap(s.arena) + 4*cap(s.offs) + 4*cap(s.table) + cap(s.data) + 4*cap(s.ends)
+	return 4*cap(s.ids) + cap(s.arena) + 4*cap(s.offs) + 8*cap(s.table) + cap(s.data) + 4*cap(s.ends)
 }
 
 func (s *strCol) distinct() int { return len(s.offs) - 1 }
@@ -261,7 +265,7 @@ func (s *strCol) unlink(id uint32) {
 	mask := uint64(len(s.table) - 1)
 	h := maphash.Bytes(s.seed, s.value(id)) & mask
 	for s.table[h] != 0 {
-		if s.table[h] == id+1 {
+		if uint32(s.table[h]) == id+1 {
 			s.table[h] = 0
 			return
 		}
@@ -279,22 +283,26 @@ func (s *strCol) add(b []byte) {
 		s.grow()
 	}
 	mask := uint64(len(s.table) - 1)
-	h := maphash.Bytes(s.seed, b) & mask
+	hash := maphash.Bytes(s.seed, b)
+	tag := hash &^ (1<<32 - 1)
+	h := hash & mask
 	for {
 		e := s.table[h]
 		if e == 0 {
 			break
 		}
-		if string(s.value(e-1)) == string(b) {
-			s.ids = append(s.ids, e-1)
-			return
+		if e&^(1<<32-1) == tag {
+			if id := uint32(e) - 1; string(s.value(id)) == string(b) {
+				s.ids = append(s.ids, id)
+				return
+			}
 		}
 		h = (h + 1) & mask
 	}
 	id := uint32(s.distinct())
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))
-	s.table[h] = id + 1
+	s.table[h] = tag | uint64(id+1)
 	s.ids = append(s.ids, id)
 }
 
@@ -303,14 +311,15 @@ func (s *strCol) grow() {
 	if n < 1024 {
 		n = 1024
 	}
-	s.table = make([]uint32, n)
+	s.table = make([]uint64, n)
 	mask := uint64(n - 1)
 	for id := 0; id < s.distinct(); id++ {
-		h := maphash.Bytes(s.seed, s.value(uint32(id))) & mask
+		hash := maphash.Bytes(s.seed, s.value(uint32(id)))
+		h := hash & mask
 		for s.table[h] != 0 {
 			h = (h + 1) & mask
 		}
-		s.table[h] = uint32(id) + 1
+		s.table[h] = hash&^(1<<32-1) | uint64(id+1)
 	}
 }
 
