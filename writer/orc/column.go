@@ -30,7 +30,7 @@ type column struct {
 	floats []float64 // float and double
 	decs   []int128  // decimal unscaled values
 	str    strCol    // string, varchar, char, binary
-	spans  [][]byte  // Scanner's scratch: string values of the row (see addString)
+	spans  []span    // Scanner's scratch: string values of the row (see addString)
 
 	rg []int // len(present) at the start of each row group but the first
 

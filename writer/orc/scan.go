@@ -46,6 +46,7 @@ type Scanner struct {
 	field  string // lower case; "" when no field is wanted
 
 	b    []byte // the record being scanned
+	rec  []byte // the record of the row, which its spans point into
 	fv   []byte // raw text of the field's value, last one wins
 	ubuf []byte // unescaped string value
 	kbuf []byte // unescaped key
@@ -122,7 +123,7 @@ func (s *Scanner) Scan(rec []byte) (row *Row, field []byte, ok bool) {
 		s.b = nil
 		return nil, nil, false
 	}
-	s.b = nil
+	s.b, s.rec = nil, rec
 	s.row.err = nil
 	return &s.row, s.fv, true
 }
@@ -149,30 +150,50 @@ func (s *Scanner) Convert(rec []byte) *Row {
 	return &s.row
 }
 
+// span is a string value of a row: bytes start..end of the record, or of
+// the scanner's arena when start has inArena set. Offsets rather than
+// slices keep the scratch columns free of pointers, so starting a record
+// needs no clearing of references and appending a value no write barrier.
+type span struct{ start, end uint32 }
+
+const inArena = 1 << 31
+
 // addString adds a string value to c in the row. A value that is a piece
 // of the record is kept as a reference, not copied: the row is appended
 // before the record is let go.
 func (s *Scanner) addString(c *column, v []byte) {
-	if len(v) > 0 && !s.inRecord(v) {
-		at := len(s.arena)
-		s.arena = append(s.arena, v...)
-		v = s.arena[at:len(s.arena):len(s.arena)]
+	if p, ok := s.inRecord(v); ok {
+		c.spans = append(c.spans, span{p, p + uint32(len(v))})
+		return
 	}
-	c.spans = append(c.spans, v)
+	at := uint32(len(s.arena))
+	s.arena = append(s.arena, v...)
+	c.spans = append(c.spans, span{at | inArena, uint32(len(s.arena))})
 }
 
-func (s *Scanner) inRecord(v []byte) bool {
-	if len(s.b) == 0 {
-		return false
+// inRecord says whether v is a piece of the record, and where.
+func (s *Scanner) inRecord(v []byte) (uint32, bool) {
+	if len(v) == 0 || len(s.b) == 0 {
+		return 0, len(s.b) > 0
 	}
 	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(s.b)))
-	return p >= start && p+uintptr(len(v)) <= start+uintptr(len(s.b))
+	if p >= start && p+uintptr(len(v)) <= start+uintptr(len(s.b)) {
+		return uint32(p - start), true
+	}
+	return 0, false
+}
+
+// value is the bytes of a span of the row.
+func (s *Scanner) spanBytes(v span) []byte {
+	if v.start&inArena != 0 {
+		return s.arena[v.start&^inArena : v.end]
+	}
+	return s.rec[v.start:v.end]
 }
 
 func (s *Scanner) clear() {
-	s.arena = s.arena[:0]
+	s.arena, s.rec = s.arena[:0], nil
 	for _, c := range s.cols {
-		clear(c.spans) // drop the references to the last record
 		c.spans = c.spans[:0]
 		c.present, c.nulls = c.present[:0], 0
 		c.ints, c.nanos, c.floats, c.decs = c.ints[:0], c.nanos[:0], c.floats[:0], c.decs[:0]
@@ -180,10 +201,10 @@ func (s *Scanner) clear() {
 	}
 }
 
-// appendFrom adds the values of a scanned row's column sc to c. Most
+// appendFrom adds the values of column sc of row r to c. Most
 // columns have one value per row, which is appended as such rather than
 // as a slice, a few times cheaper.
-func (c *column) appendFrom(sc *column) {
+func (c *column) appendFrom(sc *column, r *Scanner) {
 	c.nulls += sc.nulls
 	if len(sc.present) == 1 {
 		c.present = append(c.present, sc.present[0])
@@ -207,7 +228,7 @@ func (c *column) appendFrom(sc *column) {
 		c.decs = append(c.decs, sc.decs...)
 	}
 	for _, v := range sc.spans {
-		c.str.add(v)
+		c.str.add(r.spanBytes(v))
 	}
 	start := uint32(0)
 	for _, end := range sc.str.ends {
@@ -314,10 +335,15 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 
 // fieldOf is the index of the child of struct c that key fills, or -1.
 // Records of a topic mostly list their keys in one order, so the field
-// after the last one found is tried first.
+// after the last one found is tried first, and after the last field the
+// first (the next record's first key).
 func (s *Scanner) fieldOf(c *column, key []byte) int {
 	names := c.t.FieldNames
-	if n := c.next; n < len(names) && string(key) == names[n] {
+	n := c.next
+	if n >= len(names) {
+		n = 0
+	}
+	if n < len(names) && string(key) == names[n] {
 		c.next = n + 1
 		return n
 	}

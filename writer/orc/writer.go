@@ -150,7 +150,7 @@ type Writer struct {
 	cols   []*column
 	sc     *Scanner // of Append; made at the first
 	pool   *compressorPool
-	bufs   *bufferPool // of the Format; nil for a file of its own
+	bufs   *bufferPool     // of the Format; nil for a file of its own
 	comp   chunkCompressor // borrowed from pool while a stripe or the tail is written
 	bloom  []bool          // per column id
 
@@ -314,7 +314,7 @@ func (w *Writer) appendRowLocked(r *Row) error {
 		return fmt.Errorf("orc: append row: scanned for %s, not the file's %s", r.s.schema, w.schema)
 	}
 	for i, c := range w.cols[1:] {
-		c.appendFrom(r.s.cols[i+1])
+		c.appendFrom(r.s.cols[i+1], r.s)
 	}
 	w.root.present = append(w.root.present, true)
 	w.rows++
