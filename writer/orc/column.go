@@ -39,9 +39,10 @@ type column struct {
 
 	// Scanner's scratch structs: seen[i] == stamp when field i was in the
 	// object being scanned; next is the field expected after the last one.
-	seen  []uint32
-	stamp uint32
-	next  int
+	seen     []uint32
+	stamp    uint32
+	next     int
+	keyFlags []uint8 // per field: keyPlain, keyIsField
 }
 
 // mark is a column's buffer lengths before a record, to undo a rejected one.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -80,6 +81,15 @@ func newScanner(t *Type, o *options, field string) *Scanner {
 	for _, c := range s.cols {
 		if c.t.Kind == spec.TypeStruct {
 			c.seen = make([]uint32, len(c.children))
+			c.keyFlags = make([]uint8, len(c.children))
+			for j, name := range c.t.FieldNames {
+				if !strings.ContainsFunc(name, func(r rune) bool { return r == '"' || r == '\\' || r < 0x20 }) {
+					c.keyFlags[j] |= keyPlain
+				}
+				if c == s.root && s.field != "" && equalFoldASCII([]byte(name), s.field) {
+					c.keyFlags[j] |= keyIsField
+				}
+			}
 		}
 	}
 	s.cv.zone = o.zone
@@ -278,17 +288,25 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 			if i >= len(b) || b[i] != '"' {
 				return 0, false
 			}
-			ke, esc, ok := s.str(i + 1)
-			if !ok {
-				return 0, false
+			var ke, idx int
+			var isField, ok bool
+			if n, end := s.expectedKey(c, i+1); end > 0 {
+				ke, idx, c.next = end, n, n+1
+				isField = top && c.keyFlags[n]&keyIsField != 0
+			} else {
+				var esc bool
+				ke, esc, ok = s.str(i + 1)
+				if !ok {
+					return 0, false
+				}
+				key := b[i+1 : ke]
+				if esc {
+					s.kbuf = unescape(s.kbuf[:0], key)
+					key = s.kbuf
+				}
+				isField = top && s.field != "" && equalFoldASCII(key, s.field)
+				idx = s.fieldOf(c, key)
 			}
-			key := b[i+1 : ke]
-			if esc {
-				s.kbuf = unescape(s.kbuf[:0], key)
-				key = s.kbuf
-			}
-			isField := top && s.field != "" && equalFoldASCII(key, s.field)
-			idx := s.fieldOf(c, key)
 			i = ws(b, ke+1)
 			if i >= len(b) || b[i] != ':' {
 				return 0, false
@@ -331,6 +349,34 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 		}
 	}
 	return i, true
+}
+
+// Flags of a struct's field names, for expectedKey.
+const (
+	keyPlain   = 1 << iota // no byte that JSON escapes or ends a string at
+	keyIsField             // the top-level field Scan returns
+)
+
+// expectedKey checks whether the key whose content starts at b[i] is
+// exactly the name of the field fieldOf would try first, and returns that
+// field and the key's closing quote (0 if not). For a name without quotes,
+// backslashes or control characters, the name followed by a quote is the
+// whole key, so the key need not be scanned for its end.
+func (s *Scanner) expectedKey(c *column, i int) (int, int) {
+	names := c.t.FieldNames
+	n := c.next
+	if n >= len(names) {
+		n = 0
+	}
+	if n >= len(names) || c.keyFlags[n]&keyPlain == 0 {
+		return 0, 0
+	}
+	name := names[n]
+	end := i + len(name)
+	if end < len(s.b) && s.b[end] == '"' && string(s.b[i:end]) == name {
+		return n, end
+	}
+	return 0, 0
 }
 
 // fieldOf is the index of the child of struct c that key fills, or -1.
