@@ -1,6 +1,7 @@
 package orc
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 
@@ -194,6 +195,7 @@ type strCol struct {
 	dictOK    bool // the type may use a dictionary (not binary)
 	threshold float64
 	seed      maphash.Seed
+	k0, k1    uint64 // keys of hash, from seed
 
 	dictMode bool
 	// dictionary mode
@@ -217,6 +219,7 @@ type strMark struct {
 
 func (s *strCol) init(dictOK bool, threshold float64, seed maphash.Seed) {
 	s.dictOK, s.threshold, s.seed = dictOK, threshold, seed
+	s.k0, s.k1 = maphash.String(seed, "k0")|1, maphash.String(seed, "k1")|1
 	s.dictMode = dictOK && threshold > 0
 	s.offs = append(s.offs[:0], 0)
 }
@@ -229,8 +232,9 @@ func (s *strCol) reset() {
 }
 
 func (s *strCol) release() {
-	*s = strCol{dictOK: s.dictOK, threshold: s.threshold, seed: s.seed}
-	s.init(s.dictOK, s.threshold, s.seed)
+	*s = strCol{dictOK: s.dictOK, threshold: s.threshold, seed: s.seed, k0: s.k0, k1: s.k1}
+	s.dictMode = s.dictOK && s.threshold > 0
+	s.offs = append(s.offs[:0], 0)
 }
 
 func (s *strCol) heldBytes() int {
@@ -264,7 +268,7 @@ func (s *strCol) value(id uint32) []byte { return s.arena[s.offs[id]:s.offs[id+1
 
 func (s *strCol) unlink(id uint32) {
 	mask := uint64(len(s.table) - 1)
-	h := maphash.Bytes(s.seed, s.value(id)) & mask
+	h := s.hash(s.value(id)) & mask
 	for s.table[h] != 0 {
 		if uint32(s.table[h]) == id+1 {
 			s.table[h] = 0
@@ -272,6 +276,29 @@ func (s *strCol) unlink(id uint32) {
 		}
 		h = (h + 1) & mask
 	}
+}
+
+// hash is the dictionary's hash of b. Most dictionary values are short
+// (levels, hosts, methods, codes), and for up to 16 bytes two loads and a
+// keyed 128-bit multiply cost a fraction of a call of maphash, which takes
+// the longer ones. The keys are random per set of columns, so that no
+// input can be made to collide on purpose.
+func (s *strCol) hash(b []byte) uint64 {
+	n := len(b)
+	var x, y uint64
+	switch {
+	case n > 16:
+		return maphash.Bytes(s.seed, b)
+	case n >= 8:
+		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		x, y = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n > 0:
+		x = uint64(b[0])<<16 | uint64(b[n/2])<<8 | uint64(b[n-1])
+	}
+	hi, lo := bits.Mul64(x^s.k0, y^s.k1^uint64(n)<<56)
+	hi, lo = bits.Mul64(hi^lo, s.k0^0x9e3779b97f4a7c15)
+	return hi ^ lo
 }
 
 func (s *strCol) add(b []byte) {
@@ -284,7 +311,7 @@ func (s *strCol) add(b []byte) {
 		s.grow()
 	}
 	mask := uint64(len(s.table) - 1)
-	hash := maphash.Bytes(s.seed, b)
+	hash := s.hash(b)
 	tag := hash &^ (1<<32 - 1)
 	h := hash & mask
 	for {
@@ -315,7 +342,7 @@ func (s *strCol) grow() {
 	s.table = make([]uint64, n)
 	mask := uint64(n - 1)
 	for id := 0; id < s.distinct(); id++ {
-		hash := maphash.Bytes(s.seed, s.value(uint32(id)))
+		hash := s.hash(s.value(uint32(id)))
 		h := hash & mask
 		for s.table[h] != 0 {
 			h = (h + 1) & mask
