@@ -253,7 +253,12 @@ func (w *Writer) Append(value []byte) error {
 // flush of this file is its error.
 func (w *Writer) charge(err error) error {
 	if err == nil {
-		w.acct.Set(w.heldBytes())
+		// Most appends fit in the buffers' capacity: the charge stays, and
+		// Set's two atomic read-modify-writes on the shared budget (a
+		// contended cache line with many files) are skipped.
+		if h := w.heldBytes(); h != w.acct.Held() {
+			w.acct.Set(h)
+		}
 		w.acct.Fit()
 		err = w.err
 	}
