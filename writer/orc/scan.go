@@ -453,11 +453,51 @@ func (s *Scanner) value(c *column, i, depth int) (int, bool) {
 		}
 		return s.list(c, i, depth)
 	}
+	switch c.t.Kind {
+	case spec.TypeByte, spec.TypeShort, spec.TypeInt, spec.TypeLong:
+		if n, end, ok := plainInt(b, i); ok {
+			if !fitsInt(c.t.Kind, n) {
+				return 0, false
+			}
+			c.ints = append(c.ints, n)
+			c.present = append(c.present, true)
+			return end, true
+		}
+	}
 	end, ok := number(b, i)
 	if !ok {
 		return 0, false
 	}
 	return end, s.fromNumber(c, b[i:end])
+}
+
+// plainInt reads the JSON number at b[i] in the same pass that finds its
+// end, when it is an integer of up to 18 digits without fraction or
+// exponent (what numberInt takes directly); anything else is left to
+// number and fromNumber.
+func plainInt(b []byte, i int) (int64, int, bool) {
+	j := i
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var n int64
+	for j < len(b) && b[j]-'0' < 10 {
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	digits := j - start
+	if digits == 0 || digits > 18 || digits > 1 && b[start] == '0' {
+		return 0, 0, false
+	}
+	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, j, true
 }
 
 func lit(b []byte, i int, word string) bool {
