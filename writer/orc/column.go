@@ -1,6 +1,7 @@
 package orc
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 
@@ -30,7 +31,7 @@ type column struct {
 	floats []float64 // float and double
 	decs   []int128  // decimal unscaled values
 	str    strCol    // string, varchar, char, binary
-	spans  [][]byte  // Scanner's scratch: string values of the row (see addString)
+	spans  []span    // Scanner's scratch: string values of the row (see addString)
 
 	rg []int // len(present) at the start of each row group but the first
 
@@ -39,9 +40,10 @@ type column struct {
 
 	// Scanner's scratch structs: seen[i] == stamp when field i was in the
 	// object being scanned; next is the field expected after the last one.
-	seen  []uint32
-	stamp uint32
-	next  int
+	seen     []uint32
+	stamp    uint32
+	next     int
+	keyFlags []uint8 // per field: keyPlain, keyIsField
 }
 
 // mark is a column's buffer lengths before a record, to undo a rejected one.
@@ -193,13 +195,18 @@ type strCol struct {
 	dictOK    bool // the type may use a dictionary (not binary)
 	threshold float64
 	seed      maphash.Seed
+	k0, k1    uint64 // keys of hash, from seed
 
 	dictMode bool
 	// dictionary mode
 	ids   []uint32 // per value
 	arena []byte   // distinct values back to back
 	offs  []uint32 // start of each distinct value in arena, plus the end
-	table []uint32 // open addressing: id+1, 0 = empty
+	// open addressing: the hash's high 32 bits << 32 | id+1, 0 = empty.
+	// The hash bits let a probe pass over other values without reading
+	// them: values of a column often share their length (host names,
+	// codes), so most of those comparisons would go through memequal.
+	table []uint64
 	// direct mode
 	data []byte
 	ends []uint32 // end offset of each value in data
@@ -212,6 +219,7 @@ type strMark struct {
 
 func (s *strCol) init(dictOK bool, threshold float64, seed maphash.Seed) {
 	s.dictOK, s.threshold, s.seed = dictOK, threshold, seed
+	s.k0, s.k1 = maphash.String(seed, "k0")|1, maphash.String(seed, "k1")|1
 	s.dictMode = dictOK && threshold > 0
 	s.offs = append(s.offs[:0], 0)
 }
@@ -224,12 +232,13 @@ func (s *strCol) reset() {
 }
 
 func (s *strCol) release() {
-	*s = strCol{dictOK: s.dictOK, threshold: s.threshold, seed: s.seed}
-	s.init(s.dictOK, s.threshold, s.seed)
+	*s = strCol{dictOK: s.dictOK, threshold: s.threshold, seed: s.seed, k0: s.k0, k1: s.k1}
+	s.dictMode = s.dictOK && s.threshold > 0
+	s.offs = append(s.offs[:0], 0)
 }
 
 func (s *strCol) heldBytes() int {
-	return 4*cap(s.ids) + cap(s.arena) + 4*cap(s.offs) + 4*cap(s.table) + cap(s.data) + 4*cap(s.ends)
+	return 4*cap(s.ids) + cap(s.arena) + 4*cap(s.offs) + 8*cap(s.table) + cap(s.data) + 4*cap(s.ends)
 }
 
 func (s *strCol) distinct() int { return len(s.offs) - 1 }
@@ -259,14 +268,37 @@ func (s *strCol) value(id uint32) []byte { return s.arena[s.offs[id]:s.offs[id+1
 
 func (s *strCol) unlink(id uint32) {
 	mask := uint64(len(s.table) - 1)
-	h := maphash.Bytes(s.seed, s.value(id)) & mask
+	h := s.hash(s.value(id)) & mask
 	for s.table[h] != 0 {
-		if s.table[h] == id+1 {
+		if uint32(s.table[h]) == id+1 {
 			s.table[h] = 0
 			return
 		}
 		h = (h + 1) & mask
 	}
+}
+
+// hash is the dictionary's hash of b. Most dictionary values are short
+// (levels, hosts, methods, codes), and for up to 16 bytes two loads and a
+// keyed 128-bit multiply cost a fraction of a call of maphash, which takes
+// the longer ones. The keys are random per set of columns, so that no
+// input can be made to collide on purpose.
+func (s *strCol) hash(b []byte) uint64 {
+	n := len(b)
+	var x, y uint64
+	switch {
+	case n > 16:
+		return maphash.Bytes(s.seed, b)
+	case n >= 8:
+		x, y = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		x, y = uint64(binary.LittleEndian.Uint32(b)), uint64(binary.LittleEndian.Uint32(b[n-4:]))
+	case n > 0:
+		x = uint64(b[0])<<16 | uint64(b[n/2])<<8 | uint64(b[n-1])
+	}
+	hi, lo := bits.Mul64(x^s.k0, y^s.k1^uint64(n)<<56)
+	hi, lo = bits.Mul64(hi^lo, s.k0^0x9e3779b97f4a7c15)
+	return hi ^ lo
 }
 
 func (s *strCol) add(b []byte) {
@@ -279,22 +311,26 @@ func (s *strCol) add(b []byte) {
 		s.grow()
 	}
 	mask := uint64(len(s.table) - 1)
-	h := maphash.Bytes(s.seed, b) & mask
+	hash := s.hash(b)
+	tag := hash &^ (1<<32 - 1)
+	h := hash & mask
 	for {
 		e := s.table[h]
 		if e == 0 {
 			break
 		}
-		if string(s.value(e-1)) == string(b) {
-			s.ids = append(s.ids, e-1)
-			return
+		if e&^(1<<32-1) == tag {
+			if id := uint32(e) - 1; string(s.value(id)) == string(b) {
+				s.ids = append(s.ids, id)
+				return
+			}
 		}
 		h = (h + 1) & mask
 	}
 	id := uint32(s.distinct())
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))
-	s.table[h] = id + 1
+	s.table[h] = tag | uint64(id+1)
 	s.ids = append(s.ids, id)
 }
 
@@ -303,14 +339,15 @@ func (s *strCol) grow() {
 	if n < 1024 {
 		n = 1024
 	}
-	s.table = make([]uint32, n)
+	s.table = make([]uint64, n)
 	mask := uint64(n - 1)
 	for id := 0; id < s.distinct(); id++ {
-		h := maphash.Bytes(s.seed, s.value(uint32(id))) & mask
+		hash := s.hash(s.value(uint32(id)))
+		h := hash & mask
 		for s.table[h] != 0 {
 			h = (h + 1) & mask
 		}
-		s.table[h] = uint32(id) + 1
+		s.table[h] = hash&^(1<<32-1) | uint64(id+1)
 	}
 }
 

@@ -34,6 +34,7 @@ type Format struct {
 	o      options
 	budget *writer.Budget
 	pool   *compressorPool
+	bufs   *bufferPool
 }
 
 var (
@@ -57,12 +58,12 @@ func NewFormat(schema *Type, opts ...Option) (*Format, error) {
 	}
 	// A trial writer checks what depends on the schema (bloom columns).
 	pool := newCompressorPool(&o)
-	trial, err := newWriter(io.Discard, schema, &o, b, pool)
+	trial, err := newWriter(io.Discard, schema, &o, b, pool, nil)
 	if err != nil {
 		return nil, err
 	}
 	trial.Discard()
-	return &Format{schema: schema, o: o, budget: b, pool: pool}, nil
+	return &Format{schema: schema, o: o, budget: b, pool: pool, bufs: newBufferPool(b)}, nil
 }
 
 // Name is the config name of the format.
@@ -76,7 +77,7 @@ func (f *Format) Schema() *Type { return f.schema }
 
 // NewEncoder starts an ORC file on w.
 func (f *Format) NewEncoder(w io.Writer) (writer.Encoder, error) {
-	return newWriter(w, f.schema, &f.o, f.budget, f.pool)
+	return newWriter(w, f.schema, &f.o, f.budget, f.pool, f.bufs)
 }
 
 // Budget is the memory budget of the format's open files (writer.Budgeted),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/landfall/landfall/writer"
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -49,4 +50,65 @@ func (p *compressorPool) put(c chunkCompressor) {
 	if c != nil {
 		p.pool.Put(c)
 	}
+}
+
+// bufferPool hands the column buffers of a closed file to the next file of
+// the Format. The pipeline rolls every file at each checkpoint and opens
+// new ones right after, for the same schema and about as many rows; without
+// the pool each new file grows its buffers again from nothing, a copy per
+// doubling plus the garbage collector's work for the old ones.
+//
+// Pooled buffers belong to no file, so the budget does not count them
+// (like the pooled compressors): a set is only kept when it fits in what
+// the budget leaves unused at that moment, and all sets together in an
+// eighth of the limit. A file that takes a set is charged its capacity at
+// its first append, and a spill frees it as usual.
+type bufferPool struct {
+	budget *writer.Budget
+	mu     sync.Mutex
+	sets   []*bufferSet
+	bytes  int64
+}
+
+// bufferSet is a writer's columns and stripe encoder, emptied.
+type bufferSet struct {
+	root *column
+	cols []*column
+	enc  *stripeEncoder
+	held int64
+}
+
+func newBufferPool(b *writer.Budget) *bufferPool { return &bufferPool{budget: b} }
+
+// get returns a set, or nil when there is none.
+func (p *bufferPool) get() *bufferSet {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.sets)
+	if n == 0 {
+		return nil
+	}
+	s := p.sets[n-1]
+	p.sets[n-1] = nil
+	p.sets = p.sets[:n-1]
+	p.bytes -= s.held
+	return s
+}
+
+// put keeps s, whose columns are empty, if the budget has room for it.
+func (p *bufferPool) put(s *bufferSet) {
+	if p == nil {
+		return
+	}
+	limit := p.budget.Limit()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bytes+s.held > limit/8 || p.budget.InUse()+p.bytes+s.held > limit {
+		return
+	}
+	p.sets = append(p.sets, s)
+	p.bytes += s.held
 }

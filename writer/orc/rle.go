@@ -2,6 +2,7 @@ package orc
 
 import (
 	"math/bits"
+	"slices"
 
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -153,6 +154,9 @@ func appendPacked(b []byte, vals []uint64, w int) []byte {
 		}
 		return b
 	}
+	if w <= 56 {
+		return appendPackedNarrow(b, vals, w)
+	}
 	for _, v := range vals {
 		if w < 64 {
 			v &= 1<<uint(w) - 1
@@ -188,6 +192,31 @@ func appendPacked(b []byte, vals []uint64, w int) []byte {
 	return b
 }
 
+// appendPackedNarrow is appendPacked for w <= 56, the widths of nearly
+// all groups: fewer than 8 bits are pending between values, so a whole
+// value fits in the accumulator next to them and needs no splitting.
+func appendPackedNarrow(b []byte, vals []uint64, w int) []byte {
+	at := len(b)
+	b = slices.Grow(b, (len(vals)*w+7)/8)
+	out := b[at : at+(len(vals)*w+7)/8]
+	mask := uint64(1)<<uint(w) - 1
+	var acc uint64 // the low nacc bits are pending; the bits above are stale
+	nacc, o := 0, 0
+	for _, v := range vals {
+		acc = acc<<uint(w) | v&mask
+		nacc += w
+		for nacc >= 8 {
+			nacc -= 8
+			out[o] = byte(acc >> uint(nacc))
+			o++
+		}
+	}
+	if nacc > 0 {
+		out[o] = byte(acc << uint(8-nacc))
+	}
+	return b[:at+len(out)]
+}
+
 // intRLEv2 is ORC's integer run-length encoding version 2. It buffers up to
 // 512 values and, per group, picks whichever of its four sub-encodings is
 // cheapest: short repeat for 3..10 equal values, delta for monotone or
@@ -201,11 +230,13 @@ type intRLEv2 struct {
 	rep    int // trailing equal values in lit
 	buf    []byte
 	// scratch for encoding decisions
-	zz    [rlev2Max]uint64
-	adj   [rlev2Max]uint64
-	hist  [65]int
-	data  [rlev2Max]uint64
-	patch []uint64
+	zz      [rlev2Max]uint64
+	adj     [rlev2Max]uint64
+	hist    [65]int
+	histTop int // no entry of hist above it is set
+	zz100   int // the width of every value of the group
+	data    [rlev2Max]uint64
+	patch   []uint64
 }
 
 const (
@@ -301,10 +332,11 @@ func (e *intRLEv2) writeRepeat() {
 }
 
 // percentileBits is the smallest fixed width that holds p percent of the
-// values counted in hist (hist[w] = number of values of bit width w).
-func percentileBits(hist *[65]int, n int, p float64) int {
+// values counted in hist (hist[w] = number of values of bit width w, none
+// wider than top).
+func percentileBits(hist *[65]int, top, n int, p float64) int {
 	allowed := int(float64(n) * (1 - p))
-	for w := 64; w > 0; w-- {
+	for w := top; w > 0; w-- {
 		allowed -= hist[w]
 		if allowed < 0 {
 			return spec.ClosestFixedBits(w)
@@ -321,17 +353,22 @@ func (e *intRLEv2) writeGroup(vals []int64) {
 		e.out.write(b)
 	}()
 
-	for i := range e.hist {
-		e.hist[i] = 0
-	}
+	// Groups are often short (a run of three ends them), so the histogram
+	// is cleared and read only up to the widest value, and the full width
+	// comes from the OR of the values rather than from the histogram.
+	clear(e.hist[:e.histTop+1])
+	var or uint64
 	for i, v := range vals {
 		u := e.enc(v)
 		e.zz[i] = u
+		or |= u
 		e.hist[bitWidth(u)]++
 	}
+	e.histTop = bitWidth(or)
+	e.zz100 = spec.ClosestFixedBits(e.histTop)
 	zz := e.zz[:n]
 	if n <= rlev2MinRepeat {
-		b = e.appendDirect(b, zz, percentileBits(&e.hist, n, 1.0))
+		b = e.appendDirect(b, zz, e.zz100)
 		return
 	}
 
@@ -341,9 +378,9 @@ func (e *intRLEv2) writeGroup(vals []int64) {
 		return
 	}
 
-	zz100 := percentileBits(&e.hist, n, 1.0)
+	zz100 := e.zz100
 	directBits := n * zz100
-	zz90 := percentileBits(&e.hist, n, 0.9)
+	zz90 := percentileBits(&e.hist, e.histTop, n, 0.9)
 	if zz100-zz90 > 1 {
 		start := len(b)
 		b2, pbBits, ok := e.tryPatched(b, vals)
@@ -400,8 +437,7 @@ func (e *intRLEv2) tryDelta(b []byte, vals []int64) ([]byte, bool) {
 			// steps are written two bits wide.
 			w = 2
 		}
-		zz100 := percentileBits(&e.hist, n, 1.0)
-		if w >= zz100 {
+		if w >= e.zz100 {
 			return b, false
 		}
 	}
@@ -446,8 +482,8 @@ func (e *intRLEv2) tryPatched(b []byte, vals []int64) ([]byte, int, bool) {
 		adj[i] = a
 		hist[bitWidth(a)]++
 	}
-	w := percentileBits(&hist, n, 0.95)
-	w100 := percentileBits(&hist, n, 1.0)
+	w := percentileBits(&hist, 64, n, 0.95)
+	w100 := percentileBits(&hist, 64, n, 1.0)
 	if w100 <= w {
 		return b, 0, false
 	}

@@ -490,3 +490,35 @@ func TestNanosEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendPackedEveryWidth checks the packing of every width, the narrow
+// fast path included, against packing one bit at a time.
+func TestAppendPackedEveryWidth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for w := 1; w <= 64; w++ {
+		for _, n := range []int{1, 2, 7, 8, 9, 100, 512} {
+			vals := make([]uint64, n)
+			for i := range vals {
+				vals[i] = rng.Uint64() >> uint(64-w)
+			}
+			var want []byte
+			var cur byte
+			nbits := 0
+			for _, v := range vals {
+				for k := w - 1; k >= 0; k-- {
+					cur = cur<<1 | byte(v>>uint(k)&1)
+					if nbits++; nbits == 8 {
+						want, cur, nbits = append(want, cur), 0, 0
+					}
+				}
+			}
+			if nbits > 0 {
+				want = append(want, cur<<uint(8-nbits))
+			}
+			got := appendPacked([]byte{0xaa}, vals, w)
+			if got[0] != 0xaa || !bytes.Equal(got[1:], want) {
+				t.Fatalf("width %d, %d values: got %x, want %x", w, n, got[1:], want)
+			}
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -46,6 +47,7 @@ type Scanner struct {
 	field  string // lower case; "" when no field is wanted
 
 	b    []byte // the record being scanned
+	rec  []byte // the record of the row, which its spans point into
 	fv   []byte // raw text of the field's value, last one wins
 	ubuf []byte // unescaped string value
 	kbuf []byte // unescaped key
@@ -79,6 +81,15 @@ func newScanner(t *Type, o *options, field string) *Scanner {
 	for _, c := range s.cols {
 		if c.t.Kind == spec.TypeStruct {
 			c.seen = make([]uint32, len(c.children))
+			c.keyFlags = make([]uint8, len(c.children))
+			for j, name := range c.t.FieldNames {
+				if !strings.ContainsFunc(name, func(r rune) bool { return r == '"' || r == '\\' || r < 0x20 }) {
+					c.keyFlags[j] |= keyPlain
+				}
+				if c == s.root && s.field != "" && equalFoldASCII([]byte(name), s.field) {
+					c.keyFlags[j] |= keyIsField
+				}
+			}
 		}
 	}
 	s.cv.zone = o.zone
@@ -122,7 +133,7 @@ func (s *Scanner) Scan(rec []byte) (row *Row, field []byte, ok bool) {
 		s.b = nil
 		return nil, nil, false
 	}
-	s.b = nil
+	s.b, s.rec = nil, rec
 	s.row.err = nil
 	return &s.row, s.fv, true
 }
@@ -149,30 +160,50 @@ func (s *Scanner) Convert(rec []byte) *Row {
 	return &s.row
 }
 
+// span is a string value of a row: bytes start..end of the record, or of
+// the scanner's arena when start has inArena set. Offsets rather than
+// slices keep the scratch columns free of pointers, so starting a record
+// needs no clearing of references and appending a value no write barrier.
+type span struct{ start, end uint32 }
+
+const inArena = 1 << 31
+
 // addString adds a string value to c in the row. A value that is a piece
 // of the record is kept as a reference, not copied: the row is appended
 // before the record is let go.
 func (s *Scanner) addString(c *column, v []byte) {
-	if len(v) > 0 && !s.inRecord(v) {
-		at := len(s.arena)
-		s.arena = append(s.arena, v...)
-		v = s.arena[at:len(s.arena):len(s.arena)]
+	if p, ok := s.inRecord(v); ok {
+		c.spans = append(c.spans, span{p, p + uint32(len(v))})
+		return
 	}
-	c.spans = append(c.spans, v)
+	at := uint32(len(s.arena))
+	s.arena = append(s.arena, v...)
+	c.spans = append(c.spans, span{at | inArena, uint32(len(s.arena))})
 }
 
-func (s *Scanner) inRecord(v []byte) bool {
-	if len(s.b) == 0 {
-		return false
+// inRecord says whether v is a piece of the record, and where.
+func (s *Scanner) inRecord(v []byte) (uint32, bool) {
+	if len(v) == 0 || len(s.b) == 0 {
+		return 0, len(s.b) > 0
 	}
 	p, start := uintptr(unsafe.Pointer(unsafe.SliceData(v))), uintptr(unsafe.Pointer(unsafe.SliceData(s.b)))
-	return p >= start && p+uintptr(len(v)) <= start+uintptr(len(s.b))
+	if p >= start && p+uintptr(len(v)) <= start+uintptr(len(s.b)) {
+		return uint32(p - start), true
+	}
+	return 0, false
+}
+
+// value is the bytes of a span of the row.
+func (s *Scanner) spanBytes(v span) []byte {
+	if v.start&inArena != 0 {
+		return s.arena[v.start&^inArena : v.end]
+	}
+	return s.rec[v.start:v.end]
 }
 
 func (s *Scanner) clear() {
-	s.arena = s.arena[:0]
+	s.arena, s.rec = s.arena[:0], nil
 	for _, c := range s.cols {
-		clear(c.spans) // drop the references to the last record
 		c.spans = c.spans[:0]
 		c.present, c.nulls = c.present[:0], 0
 		c.ints, c.nanos, c.floats, c.decs = c.ints[:0], c.nanos[:0], c.floats[:0], c.decs[:0]
@@ -180,10 +211,10 @@ func (s *Scanner) clear() {
 	}
 }
 
-// appendFrom adds the values of a scanned row's column sc to c. Most
+// appendFrom adds the values of column sc of row r to c. Most
 // columns have one value per row, which is appended as such rather than
 // as a slice, a few times cheaper.
-func (c *column) appendFrom(sc *column) {
+func (c *column) appendFrom(sc *column, r *Scanner) {
 	c.nulls += sc.nulls
 	if len(sc.present) == 1 {
 		c.present = append(c.present, sc.present[0])
@@ -207,7 +238,7 @@ func (c *column) appendFrom(sc *column) {
 		c.decs = append(c.decs, sc.decs...)
 	}
 	for _, v := range sc.spans {
-		c.str.add(v)
+		c.str.add(r.spanBytes(v))
 	}
 	start := uint32(0)
 	for _, end := range sc.str.ends {
@@ -257,17 +288,25 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 			if i >= len(b) || b[i] != '"' {
 				return 0, false
 			}
-			ke, esc, ok := s.str(i + 1)
-			if !ok {
-				return 0, false
+			var ke, idx int
+			var isField, ok bool
+			if n, end := s.expectedKey(c, i+1); end > 0 {
+				ke, idx, c.next = end, n, n+1
+				isField = top && c.keyFlags[n]&keyIsField != 0
+			} else {
+				var esc bool
+				ke, esc, ok = s.str(i + 1)
+				if !ok {
+					return 0, false
+				}
+				key := b[i+1 : ke]
+				if esc {
+					s.kbuf = unescape(s.kbuf[:0], key)
+					key = s.kbuf
+				}
+				isField = top && s.field != "" && equalFoldASCII(key, s.field)
+				idx = s.fieldOf(c, key)
 			}
-			key := b[i+1 : ke]
-			if esc {
-				s.kbuf = unescape(s.kbuf[:0], key)
-				key = s.kbuf
-			}
-			isField := top && s.field != "" && equalFoldASCII(key, s.field)
-			idx := s.fieldOf(c, key)
 			i = ws(b, ke+1)
 			if i >= len(b) || b[i] != ':' {
 				return 0, false
@@ -312,12 +351,45 @@ func (s *Scanner) object(c *column, i, depth int, top bool) (int, bool) {
 	return i, true
 }
 
+// Flags of a struct's field names, for expectedKey.
+const (
+	keyPlain   = 1 << iota // no byte that JSON escapes or ends a string at
+	keyIsField             // the top-level field Scan returns
+)
+
+// expectedKey checks whether the key whose content starts at b[i] is
+// exactly the name of the field fieldOf would try first, and returns that
+// field and the key's closing quote (0 if not). For a name without quotes,
+// backslashes or control characters, the name followed by a quote is the
+// whole key, so the key need not be scanned for its end.
+func (s *Scanner) expectedKey(c *column, i int) (int, int) {
+	names := c.t.FieldNames
+	n := c.next
+	if n >= len(names) {
+		n = 0
+	}
+	if n >= len(names) || c.keyFlags[n]&keyPlain == 0 {
+		return 0, 0
+	}
+	name := names[n]
+	end := i + len(name)
+	if end < len(s.b) && s.b[end] == '"' && string(s.b[i:end]) == name {
+		return n, end
+	}
+	return 0, 0
+}
+
 // fieldOf is the index of the child of struct c that key fills, or -1.
 // Records of a topic mostly list their keys in one order, so the field
-// after the last one found is tried first.
+// after the last one found is tried first, and after the last field the
+// first (the next record's first key).
 func (s *Scanner) fieldOf(c *column, key []byte) int {
 	names := c.t.FieldNames
-	if n := c.next; n < len(names) && string(key) == names[n] {
+	n := c.next
+	if n >= len(names) {
+		n = 0
+	}
+	if n < len(names) && string(key) == names[n] {
 		c.next = n + 1
 		return n
 	}
@@ -381,11 +453,51 @@ func (s *Scanner) value(c *column, i, depth int) (int, bool) {
 		}
 		return s.list(c, i, depth)
 	}
+	switch c.t.Kind {
+	case spec.TypeByte, spec.TypeShort, spec.TypeInt, spec.TypeLong:
+		if n, end, ok := plainInt(b, i); ok {
+			if !fitsInt(c.t.Kind, n) {
+				return 0, false
+			}
+			c.ints = append(c.ints, n)
+			c.present = append(c.present, true)
+			return end, true
+		}
+	}
 	end, ok := number(b, i)
 	if !ok {
 		return 0, false
 	}
 	return end, s.fromNumber(c, b[i:end])
+}
+
+// plainInt reads the JSON number at b[i] in the same pass that finds its
+// end, when it is an integer of up to 18 digits without fraction or
+// exponent (what numberInt takes directly); anything else is left to
+// number and fromNumber.
+func plainInt(b []byte, i int) (int64, int, bool) {
+	j := i
+	neg := j < len(b) && b[j] == '-'
+	if neg {
+		j++
+	}
+	start := j
+	var n int64
+	for j < len(b) && b[j]-'0' < 10 {
+		n = n*10 + int64(b[j]-'0')
+		j++
+	}
+	digits := j - start
+	if digits == 0 || digits > 18 || digits > 1 && b[start] == '0' {
+		return 0, 0, false
+	}
+	if j < len(b) && (b[j] == '.' || b[j] == 'e' || b[j] == 'E') {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, j, true
 }
 
 func lit(b []byte, i int, word string) bool {

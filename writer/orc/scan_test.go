@@ -71,7 +71,7 @@ func (p *pair) check(t testing.TB, rec []byte) bool {
 		}
 	}
 	for i, c := range p.fast.cols {
-		if d := diffColumn(c, p.ref.cols[i]); d != "" {
+		if d := diffColumn(p.fast, c, p.ref, p.ref.cols[i]); d != "" {
 			t.Fatalf("%q: column %q (%s): %s", rec, c.name, c.t, d)
 		}
 	}
@@ -96,7 +96,7 @@ func classify(raw []byte) ([]byte, jsonscan.Kind, bool) {
 	return raw, jsonscan.Other, false
 }
 
-func diffColumn(a, b *column) string {
+func diffColumn(as *Scanner, a *column, bs *Scanner, b *column) string {
 	switch {
 	case fmt.Sprint(a.present) != fmt.Sprint(b.present) || a.nulls != b.nulls:
 		return fmt.Sprintf("present %v (%d nulls), reference %v (%d)", a.present, a.nulls, b.present, b.nulls)
@@ -108,8 +108,8 @@ func diffColumn(a, b *column) string {
 		return fmt.Sprintf("decimals %v, reference %v", a.decs, b.decs)
 	case len(a.floats) != len(b.floats):
 		return fmt.Sprintf("floats %v, reference %v", a.floats, b.floats)
-	case fmt.Sprintf("%q", rowStrings(a)) != fmt.Sprintf("%q", rowStrings(b)):
-		return fmt.Sprintf("strings %q, reference %q", rowStrings(a), rowStrings(b))
+	case fmt.Sprintf("%q", rowStrings(as, a)) != fmt.Sprintf("%q", rowStrings(bs, b)):
+		return fmt.Sprintf("strings %q, reference %q", rowStrings(as, a), rowStrings(bs, b))
 	}
 	for i := range a.floats {
 		if math.Float64bits(a.floats[i]) != math.Float64bits(b.floats[i]) {
@@ -121,8 +121,11 @@ func diffColumn(a, b *column) string {
 
 // rowStrings are the string values of a scratch column, which the one
 // pass keeps as spans and the reference path as bytes.
-func rowStrings(c *column) [][]byte {
-	out := append([][]byte(nil), c.spans...)
+func rowStrings(s *Scanner, c *column) [][]byte {
+	var out [][]byte
+	for _, v := range c.spans {
+		out = append(out, s.spanBytes(v))
+	}
 	for i := range c.str.ends {
 		out = append(out, c.str.directValue(i))
 	}

@@ -150,6 +150,7 @@ type Writer struct {
 	cols   []*column
 	sc     *Scanner // of Append; made at the first
 	pool   *compressorPool
+	bufs   *bufferPool     // of the Format; nil for a file of its own
 	comp   chunkCompressor // borrowed from pool while a stripe or the tail is written
 	bloom  []bool          // per column id
 
@@ -189,11 +190,11 @@ func NewWriter(w io.Writer, schema *Type, opts ...Option) (*Writer, error) {
 	if b == nil {
 		b = writer.NewBudget(o.memoryBudget)
 	}
-	return newWriter(w, schema, &o, b, nil)
+	return newWriter(w, schema, &o, b, nil, nil)
 }
 
 // newWriter starts a file charged to budget; o must be valid.
-func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, pool *compressorPool) (*Writer, error) {
+func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, pool *compressorPool, bufs *bufferPool) (*Writer, error) {
 	if schema == nil || schema.Kind != spec.TypeStruct {
 		return nil, errors.New("orc: new writer: the schema must be a struct")
 	}
@@ -206,9 +207,13 @@ func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, poo
 		return nil, fmt.Errorf("orc: new writer: %w", err)
 	}
 	pool.put(comp)
-	wr := &Writer{w: w, o: o, schema: schema, pool: pool}
-	wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
-	wr.cols = wr.root.flat(nil)
+	wr := &Writer{w: w, o: o, schema: schema, pool: pool, bufs: bufs}
+	if s := bufs.get(); s != nil {
+		wr.root, wr.cols, wr.enc = s.root, s.cols, s.enc
+	} else {
+		wr.root = newColumns(schema, "", o.dictThreshold, maphash.MakeSeed())
+		wr.cols = wr.root.flat(nil)
+	}
 	wr.fileStats = make([]stats, len(wr.cols))
 	for i, c := range wr.cols {
 		wr.fileStats[i].init(c.t)
@@ -248,7 +253,12 @@ func (w *Writer) Append(value []byte) error {
 // flush of this file is its error.
 func (w *Writer) charge(err error) error {
 	if err == nil {
-		w.acct.Set(w.heldBytes())
+		// Most appends fit in the buffers' capacity: the charge stays, and
+		// Set's two atomic read-modify-writes on the shared budget (a
+		// contended cache line with many files) are skipped.
+		if h := w.heldBytes(); h != w.acct.Held() {
+			w.acct.Set(h)
+		}
 		w.acct.Fit()
 		err = w.err
 	}
@@ -309,7 +319,7 @@ func (w *Writer) appendRowLocked(r *Row) error {
 		return fmt.Errorf("orc: append row: scanned for %s, not the file's %s", r.s.schema, w.schema)
 	}
 	for i, c := range w.cols[1:] {
-		c.appendFrom(r.s.cols[i+1])
+		c.appendFrom(r.s.cols[i+1], r.s)
 	}
 	w.root.present = append(w.root.present, true)
 	w.rows++
@@ -405,7 +415,8 @@ func (w *Writer) closeLocked(meta map[string]string) error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.flushStripe(true); err != nil {
+	// With a pool, the buffers outlive the file: they go to the next one.
+	if err := w.flushStripe(w.bufs == nil); err != nil {
 		return err
 	}
 	if w.offset == 0 {
@@ -421,7 +432,14 @@ func (w *Writer) closeLocked(meta map[string]string) error {
 	for _, k := range keys {
 		w.userMeta = append(w.userMeta, spec.UserMetadataItem{Name: k, Value: []byte(meta[k])})
 	}
-	return w.writeTail()
+	if err := w.writeTail(); err != nil {
+		return err
+	}
+	if w.bufs != nil {
+		w.bufs.put(&bufferSet{root: w.root, cols: w.cols, enc: w.enc, held: w.heldBytes()})
+		w.root, w.cols, w.enc = nil, nil, nil
+	}
+	return nil
 }
 
 func (w *Writer) write(p []byte) error {
