@@ -9,7 +9,7 @@ export GOFLAGS := -buildvcs=false
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: all build image quickstart test test-deps lint fuzz bench bench-hdfs e2e clean
+.PHONY: all build image quickstart test test-deps lint fuzz bench bench-hdfs bench-broker e2e clean
 
 all: build
 
@@ -76,6 +76,12 @@ bench-hdfs: test-deps
 	E2E_STATE=$(BENCH_HDFS_STATE) bash e2e/services/hdfs.sh start
 	LANDFALL_BENCH_WAREHOUSE=hdfs://127.0.0.1:19000/bench $(GO) test -run '^$$' -bench 'BenchmarkPipeline|BenchmarkCheckpointStall' -benchtime 3x -count 1 ./committer/; \
 	  rc=$$?; E2E_STATE=$(BENCH_HDFS_STATE) bash e2e/services/hdfs.sh stop; exit $$rc
+
+# bin/landfall at GOMAXPROCS=1 and 2 draining a real broker (make e2e's
+# Kafka, another process) onto HDFS: records/s and per CPU-second, as a
+# table (e2e/throughput_test.go). LANDFALL_E2E_BENCH_RECORDS sets the size.
+bench-broker: build test-deps
+	E2E_SERVICES="etcd kafka hdfs" E2E_RUN='^TestBrokerThroughput$$' LANDFALL_E2E_BENCH=1 bash e2e/run.sh
 
 clean:
 	rm -rf bin out .cache

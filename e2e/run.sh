@@ -5,6 +5,7 @@
 #
 #   E2E_RUN=TestHDFS bash e2e/run.sh   only the tests matching a -run pattern
 #   E2E_KEEP=1 bash e2e/run.sh         leave the services up afterwards
+#   E2E_SERVICES="etcd kafka" bash …   start only these services
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -19,6 +20,10 @@ SERVICES+=(etcd-secure kafka-secure)
 # Kerberos (kerberos_test.go): an MIT KDC with a Kerberized NameNode and
 # DataNode, then the Kerberized metastore on them (hms_krb_test.go).
 SERVICES+=(hdfs-krb hms-krb)
+# E2E_SERVICES="etcd kafka hdfs" starts only those (make bench-broker).
+if [[ -n ${E2E_SERVICES:-} ]]; then
+	read -r -a SERVICES <<<"$E2E_SERVICES"
+fi
 
 stop_all() {
 	local i

@@ -54,8 +54,11 @@ const minShare = 16 << 10
 // file's block index (8 bytes a block), the LZO compressor scratch (310
 // KiB per goroutine compressing at that moment), an ORC file's column
 // structs, statistics and JSON parser cache (about 1 KiB a column), ORC's
-// pooled compressors, and the encoded streams of an ORC stripe while it is
-// being written. With one goroutine appending, InUse never
+// pooled compressors, the column buffers a closed ORC file leaves for the
+// format's next file (at most an eighth of the limit, and only what the
+// budget had free when they were returned; charged again once a file takes
+// them), and the encoded streams of an ORC stripe while it is being
+// written. With one goroutine appending, InUse never
 // exceeds max(limit, open files × 16 KiB) after a call returns; files
 // appended to from several goroutines can take their minimum while the
 // files that would give it back are busy.
