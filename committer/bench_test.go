@@ -243,7 +243,7 @@ func BenchmarkCheckpointStall(b *testing.B) {
 }
 
 func kafkaOpts(e *env) []kgo.Opt {
-	return []kgo.Opt{kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.FetchMaxBytes(32 << 20), kgo.FetchMaxWait(500 * time.Millisecond)}
+	return []kgo.Opt{kgo.SeedBrokers(e.cluster.ListenAddrs()...), kgo.FetchMaxBytes(32 << 20), kgo.FetchMaxPartitionBytes(32 << 20), kgo.FetchMaxWait(500 * time.Millisecond)}
 }
 
 // consumeWrite consumes the data and writes every record, unparsed, to one

@@ -499,6 +499,10 @@ func (p *Pipeline) connect(ctx context.Context) (*kgo.Client, error) {
 	opts := append(base,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}),
 		kgo.FetchMaxBytes(p.cfg.Kafka.FetchMaxBytes),
+		// franz-go's 1 MiB a partition would cap a backlog of few
+		// partitions at a few MiB a round trip, far below what one
+		// response may hold.
+		kgo.FetchMaxPartitionBytes(p.cfg.Kafka.FetchMaxBytes),
 		kgo.FetchMaxWait(500*time.Millisecond),
 		// Records of aborted transactions must never land, and records of
 		// open ones not yet; the markers that end transactions are kept so
