@@ -286,11 +286,17 @@ func (p *Pipeline) writeEntry(c *cut) (*indexItem, error) {
 // order, and adds its rows and offsets to its partition's totals (its size
 // follows once it is rolled).
 func (p *Pipeline) detach() []*openPart {
-	ops := make([]*openPart, 0, len(p.open))
-	for _, op := range p.open {
-		ops = append(ops, op)
+	var ops []*openPart
+	for _, s := range p.shards {
+		n := len(ops)
+		for _, op := range s.open {
+			ops = append(ops, op)
+		}
+		// Shard by shard: a partition may have a file in each.
+		sort.Slice(ops[n:], func(i, j int) bool { return ops[n+i].dir < ops[n+j].dir })
+		clear(s.open)
+		s.last = nil
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].dir < ops[j].dir })
 	for _, op := range ops {
 		if op.sink {
 			continue
@@ -328,8 +334,6 @@ func (p *Pipeline) detach() []*openPart {
 			p.lateDirty[op.dir] = true
 		}
 	}
-	clear(p.open)
-	p.last = nil
 	p.m.openFiles.Set(0)
 	return ops
 }

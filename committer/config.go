@@ -35,6 +35,10 @@ type Config struct {
 	Metrics    MetricsConfig    `yaml:"metrics"`
 	Index      IndexConfig      `yaml:"index"`
 	Compaction CompactionConfig `yaml:"compaction"`
+	// Parallelism is how many goroutines decode and encode records, each
+	// for its share of the topic's Kafka partitions with its own open files
+	// (default 1). Checkpoints stay one etcd transaction for all of them.
+	Parallelism int `yaml:"parallelism"`
 	// Kerberos is landfall's principal and keytab, for a Kerberized HDFS
 	// (warehouse.namenode_principal) and metastore.
 	Kerberos security.Kerberos `yaml:"kerberos"`
@@ -299,6 +303,9 @@ func (c *Config) Defaults() {
 	if c.Checkpoint.Interval == 0 {
 		c.Checkpoint.Interval = 10 * time.Second
 	}
+	if c.Parallelism == 0 {
+		c.Parallelism = 1
+	}
 	if c.Watermark.IdleCheckpoints == 0 {
 		c.Watermark.IdleCheckpoints = 2
 	}
@@ -456,6 +463,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Checkpoint.Interval < 10*time.Millisecond {
 		bad("checkpoint.interval", "%v: want at least 10ms", c.Checkpoint.Interval)
+	}
+	if c.Parallelism < 1 || c.Parallelism > 256 {
+		bad("parallelism", "%d: want 1 to 256 goroutines (1 is one core's worth; more than the topic's Kafka partitions leaves some idle)", c.Parallelism)
 	}
 	if c.Watermark.OutOfOrderness < 0 {
 		bad("watermark.out_of_orderness", "%v: must not be negative", c.Watermark.OutOfOrderness)

@@ -48,6 +48,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"partition: {pattern: 'dt={yyyy}'}", "partition.pattern:"},
 		{"partition: {pattern: 'dt={yyyyMMdd}/hr={hh}'}", "partition.pattern:"},
 		{"checkpoint: {interval: 1ms}", "checkpoint.interval:"},
+		{"parallelism: -1", "parallelism: -1: want 1 to 256"},
+		{"parallelism: 1000", "parallelism: 1000: want 1 to 256"},
 		{"commit: {steps: [success-file, carrier-pigeon]}", "carrier-pigeon"},
 		{"commit: {steps: [metastore, success-file]}", "hive.metastore.uris"},
 		{"hive: {commit_steps: [success-file]}", "hive.commit_steps:"},

@@ -19,13 +19,18 @@ import (
 // checks each record is there exactly once.
 func TestExactlyOnceAcrossCrashes(t *testing.T) {
 	for _, name := range []string{"text", "lzo", "orc"} {
-		t.Run(name, func(t *testing.T) { testExactlyOnceAcrossCrashes(t, name) })
+		t.Run(name, func(t *testing.T) { testExactlyOnceAcrossCrashes(t, name, 1) })
+	}
+	// Three shards for four Kafka partitions: one shard has two, and an
+	// hour has a file in every shard.
+	for _, name := range []string{"text", "orc"} {
+		t.Run(name+"/parallelism=3", func(t *testing.T) { testExactlyOnceAcrossCrashes(t, name, 3) })
 	}
 }
 
-func testExactlyOnceAcrossCrashes(t *testing.T, format string) {
+func testExactlyOnceAcrossCrashes(t *testing.T, format string, parallelism int) {
 	e := newEnv(t, 4)
-	cfg := e.config(nil)
+	cfg := e.config(func(c *committer.Config) { c.Parallelism = parallelism })
 	f := newFormat(t, format)
 	base := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 

@@ -83,21 +83,17 @@ type Pipeline struct {
 	idx     *index.Log
 	// eventKey finds a record's event-time field: see eventKeyScanner.
 	eventKey func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error)
-	// scanner, for ORC, converts a record in the pass that finds its
-	// event time, so the record is scanned once (see handle); nil for
-	// formats that store the record as it is.
-	scanner *orc.Scanner
 
-	// Owned by the consume loop.
+	// Owned by the consume loop; the shards run inside it, on their own
+	// state, and read the rest.
+	shards    []*shard
 	cp        *state.Checkpoint
-	open      map[string]*openPart
-	last      *openPart
 	bounds    map[int64]bound
 	lastSeen  map[int32]int // checkpoint number when a partition last had a record
 	ckptNo    int
 	interval  int64 // records in the current checkpoint interval
 	minEvent  int64 // smallest event time seen before the commit cursor exists
-	fileSeq   int
+	fileSeq   atomic.Int64
 	lateDirty map[string]bool // committed partitions that received late files
 
 	// Shared with the finalizer and commit runner, under mu.
@@ -191,14 +187,18 @@ func New(cfg Config, o Options) (*Pipeline, error) {
 		cfg: cfg, fs: fenced{o.FS, o.Store.Fence}, store: o.Store, epoch: o.Store.Epoch(), format: o.Format, invalid: inv,
 		steps: o.Steps, log: o.Logger, now: o.Now, fp: o.Failpoint, kopts: o.KafkaOpts,
 		pattern: pat, token: randomToken(),
-		open: map[string]*openPart{}, unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
+		unclosed: map[*writer.Part]struct{}{}, bounds: map[int64]bound{}, lastSeen: map[int32]int{},
 		lateDirty: map[string]bool{}, pending: map[string]state.PendingFile{}, perPart: map[string]int{},
 		wake: make(chan struct{}, 1), idxWake: make(chan struct{}, 1), merging: map[string]*mergeJob{}, fatal: make(chan error, 8), hwm: map[int32]int64{}, consumed: map[int32]int64{},
 		minEvent: math.MaxInt64,
 		eventKey: eventKeyScanner(cfg),
 	}
-	if f, ok := o.Format.(*orc.Format); ok && cfg.Format.Name == "orc" {
-		p.scanner = f.NewScanner(cfg.EventTime.Field)
+	for range max(cfg.Parallelism, 1) {
+		s := &shard{p: p, open: map[string]*openPart{}, bounds: map[int64]bound{}, minEvent: math.MaxInt64}
+		if f, ok := o.Format.(*orc.Format); ok && cfg.Format.Name == "orc" {
+			s.scanner = f.NewScanner(cfg.EventTime.Field)
+		}
+		p.shards = append(p.shards, s)
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -616,48 +616,56 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	})
 	nowMs := p.now().UnixMilli()
 	maxEvent := nowMs + p.cfg.EventTime.MaxFuture.Milliseconds()
-	var n, bytes int64
+	for _, sh := range p.shards {
+		clear(sh.batches) // the last poll's records go
+		sh.batches = sh.batches[:0]
+	}
 	fetches.EachPartition(func(ftp kgo.FetchTopicPartition) {
 		if len(ftp.Records) == 0 && ftp.HighWatermark == 0 {
 			return
 		}
-		// Per-partition state is read once per batch and written back once:
-		// a batch holds one Kafka partition's records in offset order.
-		part := ftp.Partition
-		next, known := p.cp.Offsets[part]
-		ps := partState{maxEvent: p.cp.MaxEventTime[part]}
-		for _, r := range ftp.Records {
-			if ferr != nil {
-				break
-			}
-			if known && r.Offset < next {
-				continue // already in a durable checkpoint
-			}
-			if r.Attrs.IsControl() {
-				// A transaction's commit or abort marker holds no data but
-				// takes an offset: without moving past it the stored offset
-				// stays below the partition's end, and a stream break
-				// never comes.
-				ps.next = r.Offset + 1
+		// A Kafka partition always goes to the same shard: its records
+		// stay in offset order, in one shard's files.
+		sh := p.shards[int(ftp.Partition)%len(p.shards)]
+		sh.batches = append(sh.batches, batch{ftp: ftp})
+	})
+	if len(p.shards) == 1 {
+		p.shards[0].run(maxEvent)
+	} else {
+		var wg sync.WaitGroup
+		for _, sh := range p.shards {
+			if len(sh.batches) == 0 {
 				continue
 			}
-			n++
-			bytes += int64(len(r.Value))
-			ps.next = r.Offset + 1
-			ferr = p.handle(r, maxEvent, &ps)
+			wg.Add(1)
+			go func() { defer wg.Done(); sh.run(maxEvent) }()
 		}
-		if ps.next > 0 {
-			p.cp.Offsets[part] = ps.next
+		wg.Wait()
+	}
+	var n, bytes int64
+	for _, sh := range p.shards {
+		n += sh.n
+		bytes += sh.bytes
+		if ferr == nil {
+			ferr = sh.err
 		}
-		if ps.valid {
-			p.cp.MaxEventTime[part] = ps.maxEvent
-			p.lastSeen[part] = p.ckptNo
+		p.minEvent = min(p.minEvent, sh.minEvent)
+		for i := range sh.batches {
+			b := &sh.batches[i]
+			part := b.ftp.Partition
+			if b.ps.next > 0 {
+				p.cp.Offsets[part] = b.ps.next
+			}
+			if b.ps.valid {
+				p.cp.MaxEventTime[part] = b.ps.maxEvent
+				p.lastSeen[part] = p.ckptNo
+			}
+			p.mu.Lock()
+			p.hwm[part] = b.ftp.HighWatermark
+			p.consumed[part] = p.cp.Offsets[part]
+			p.mu.Unlock()
 		}
-		p.mu.Lock()
-		p.hwm[part] = ftp.HighWatermark
-		p.consumed[part] = p.cp.Offsets[part]
-		p.mu.Unlock()
-	})
+	}
 	p.interval += n
 	p.m.records.Add(float64(n))
 	p.m.bytes.Add(float64(bytes))
@@ -673,6 +681,69 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	return nil
 }
 
+// A shard handles the records of the Kafka partitions given to it (a
+// partition always to the same shard), with its own open files, scanner
+// and caches, so that shards decode and encode in parallel
+// (parallelism). During a consume call it reads the checkpoint and writes
+// only its own state; the consume loop folds the results in afterwards.
+type shard struct {
+	p       *Pipeline
+	open    map[string]*openPart
+	last    *openPart
+	bounds  map[int64]bound
+	scanner *orc.Scanner // for ORC: see handle
+	// minEvent is the smallest event time seen before the commit cursor
+	// exists.
+	minEvent int64
+
+	// One consume call's work and outcome.
+	batches  []batch
+	n, bytes int64
+	err      error
+}
+
+// batch is one Kafka partition's records in a fetch, and what they did to
+// the partition's bookkeeping.
+type batch struct {
+	ftp kgo.FetchTopicPartition
+	ps  partState
+}
+
+// run handles the shard's batches.
+func (s *shard) run(maxEvent int64) {
+	p := s.p
+	s.n, s.bytes, s.err = 0, 0, nil
+	for i := range s.batches {
+		b := &s.batches[i]
+		// Per-partition state is read once per batch and written back
+		// once: a batch holds one Kafka partition's records in offset
+		// order.
+		part := b.ftp.Partition
+		next, known := p.cp.Offsets[part]
+		b.ps = partState{maxEvent: p.cp.MaxEventTime[part]}
+		for _, r := range b.ftp.Records {
+			if s.err != nil {
+				return
+			}
+			if known && r.Offset < next {
+				continue // already in a durable checkpoint
+			}
+			if r.Attrs.IsControl() {
+				// A transaction's commit or abort marker holds no data but
+				// takes an offset: without moving past it the stored offset
+				// stays below the partition's end, and a stream break
+				// never comes.
+				b.ps.next = r.Offset + 1
+				continue
+			}
+			s.n++
+			s.bytes += int64(len(r.Value))
+			b.ps.next = r.Offset + 1
+			s.err = s.handle(r, maxEvent, &b.ps)
+		}
+	}
+}
+
 // partState is a Kafka partition's bookkeeping during one fetch batch.
 type partState struct {
 	next     int64 // next offset to consume
@@ -681,15 +752,16 @@ type partState struct {
 }
 
 // handle routes one record; its offset is consumed whatever happens to it.
-func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
+func (s *shard) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
+	p := s.p
 	var (
 		row     writer.Row
 		val     []byte
 		kind    jsonscan.Kind
 		escaped bool
 	)
-	if p.scanner != nil {
-		if sr, field, ok := p.scanner.Scan(r.Value); ok {
+	if s.scanner != nil {
+		if sr, field, ok := s.scanner.Scan(r.Value); ok {
 			row = sr
 			val, kind, escaped = fieldValue(field)
 		}
@@ -701,30 +773,30 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 		var err error
 		val, kind, escaped, err = p.eventKey(r.Value)
 		if err != nil {
-			return p.reject(r, "not JSON: "+truncate(err.Error(), 120))
+			return s.reject(r, "not JSON: "+truncate(err.Error(), 120))
 		}
-		if p.scanner != nil {
-			row = p.scanner.Convert(r.Value)
+		if s.scanner != nil {
+			row = s.scanner.Convert(r.Value)
 		}
 	}
 	ms, reason := eventMillis(val, kind, escaped, p.cfg.EventTime.Format)
 	if reason != "" {
-		return p.reject(r, reason)
+		return s.reject(r, reason)
 	}
 	if ms > maxEvent {
-		return p.reject(r, "event time too far in the future")
+		return s.reject(r, "event time too far in the future")
 	}
 	if ms > ps.maxEvent {
 		ps.maxEvent = ms
 	}
 	ps.valid = true
-	if !p.cp.CursorSet && ms < p.minEvent {
-		p.minEvent = ms
+	if !p.cp.CursorSet && ms < s.minEvent {
+		s.minEvent = ms
 	}
-	op := p.last
+	op := s.last
 	if op == nil || ms < op.start || ms >= op.end {
 		var err error
-		if op, err = p.route(ms); err != nil {
+		if op, err = s.route(ms); err != nil {
 			return err
 		}
 	}
@@ -738,9 +810,9 @@ func (p *Pipeline) handle(r *kgo.Record, maxEvent int64, ps *partState) error {
 		if errors.Is(err, writer.ErrInvalidRecord) {
 			var re *writer.RecordError
 			if errors.As(err, &re) {
-				return p.reject(r, re.Reason)
+				return s.reject(r, re.Reason)
 			}
-			return p.reject(r, err.Error())
+			return s.reject(r, err.Error())
 		}
 		return err
 	}
@@ -801,51 +873,54 @@ func (op *openPart) track(part int32, off int64) {
 
 // boundOf returns the partition holding the event time ms, cached per
 // 15-minute bucket (partition bounds fall on such buckets).
-func (p *Pipeline) boundOf(ms int64) bound {
+func (p *Pipeline) boundOf(ms int64) bound { return p.boundIn(p.bounds, ms) }
+
+// boundIn is boundOf with the cache given: each shard has its own.
+func (p *Pipeline) boundIn(cache map[int64]bound, ms int64) bound {
 	k := ms / step.Milliseconds()
 	if ms < 0 {
 		k--
 	}
-	if b, ok := p.bounds[k]; ok {
+	if b, ok := cache[k]; ok {
 		return b
 	}
 	path, s, e := p.pattern.Bounds(time.UnixMilli(ms))
 	b := bound{path: path, start: s.UnixMilli(), end: e.UnixMilli()}
-	if len(p.bounds) > 100000 {
-		clear(p.bounds)
+	if len(cache) > 100000 {
+		clear(cache)
 	}
-	p.bounds[k] = b
+	cache[k] = b
 	return b
 }
 
 // route finds (or opens) the part file for an event time, applying the late
 // policy to partitions that are already committed.
-func (p *Pipeline) route(ms int64) (*openPart, error) {
-	b := p.boundOf(ms)
+func (s *shard) route(ms int64) (*openPart, error) {
+	p := s.p
+	b := p.boundIn(s.bounds, ms)
 	dir := b.path
 	late := p.cp.CursorSet && b.start < p.cp.CommitCursor
 	if late && p.cfg.Late.Policy == "sink" {
 		dir = path.Join("_late", b.path)
 	}
-	op := p.open[dir]
+	op := s.open[dir]
 	if op == nil {
 		part, err := p.newPart(p.format)
 		if err != nil {
 			return nil, err
 		}
 		op = &openPart{dir: dir, start: b.start, end: b.end, part: part, sink: dir != b.path, late: late}
-		p.open[dir] = op
-		p.m.openFiles.Set(float64(len(p.open)))
+		s.open[dir] = op
+		p.m.openFiles.Inc()
 	}
 	if !late {
-		p.last = op
+		s.last = op
 	}
 	return op, nil
 }
 
 func (p *Pipeline) newPart(f writer.Format) (*writer.Part, error) {
-	p.fileSeq++
-	name := path.Join(p.staging(), fmt.Sprintf("%s-%06d%s", p.token, p.fileSeq, f.Ext()))
+	name := path.Join(p.staging(), fmt.Sprintf("%s-%06d%s", p.token, p.fileSeq.Add(1), f.Ext()))
 	part, err := writer.Create(p.fs, f, name)
 	if err != nil {
 		return nil, err
@@ -859,15 +934,17 @@ func (p *Pipeline) newPart(f writer.Format) (*writer.Part, error) {
 // reject sends a record to the invalid-record sink: a hidden _invalid/ area
 // of the table, committed exactly once like data, one JSON line per record
 // with its coordinates, the reason and the raw bytes.
-func (p *Pipeline) reject(r *kgo.Record, reason string) error {
-	op := p.open[invalidDir]
+func (s *shard) reject(r *kgo.Record, reason string) error {
+	p := s.p
+	op := s.open[invalidDir]
 	if op == nil {
 		part, err := p.newPart(p.invalid)
 		if err != nil {
 			return err
 		}
 		op = &openPart{dir: invalidDir, part: part, sink: true}
-		p.open[invalidDir] = op
+		s.open[invalidDir] = op
+		p.m.openFiles.Inc()
 	}
 	if err := op.part.Append(invalidLine(r, reason, p.now())); err != nil {
 		return fmt.Errorf("write invalid record: %w", err)

@@ -38,53 +38,61 @@ func TestBrokerThroughput(t *testing.T) {
 	}
 	consuming := regexp.MustCompile(`msg=consuming`)
 	type row struct {
-		format    string
-		procs     int
-		wall, cpu time.Duration
+		format             string
+		procs, parallelism int
+		wall, cpu          time.Duration
 	}
 	var rows []row
+	type run struct {
+		format             string
+		procs, parallelism int
+	}
+	var runs []run
 	for _, format := range []string{"text", "orc"} {
-		for _, procs := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/procs%d", format, procs), func(t *testing.T) {
-				tb := newTable(t, 4, tableConfig{format: format, checkpoint: time.Second, outOfOrderness: time.Hour})
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-				defer cancel()
-				// 2 ms apart: a run spans about an hour of event time.
-				if _, err := tb.produce(ctx, n, time.Now().UTC().Add(-3*time.Hour), 2*time.Millisecond); err != nil {
-					t.Fatal(err)
-				}
-				l := tb.start("run", "GOMAXPROCS="+strconv.Itoa(procs))
-				l.waitLog(t, consuming, 2*time.Minute)
-				start := time.Now()
-				tb.waitDrained(10 * time.Minute)
-				wall := time.Since(start)
-				l.stop(t)
-				ps := l.cmd.ProcessState
-				rows = append(rows, row{format, procs, wall, ps.UserTime() + ps.SystemTime()})
-				land, err := tb.readTable("")
-				if err != nil {
-					t.Fatal(err)
-				}
-				tb.checkExactlyOnce(land)
-			})
-		}
+		runs = append(runs, run{format, 1, 1}, run{format, 2, 1}, run{format, 2, 2})
+	}
+	for _, ru := range runs {
+		format, procs := ru.format, ru.procs
+		t.Run(fmt.Sprintf("%s/procs%d/parallelism%d", format, procs, ru.parallelism), func(t *testing.T) {
+			tb := newTable(t, 4, tableConfig{format: format, checkpoint: time.Second, outOfOrderness: time.Hour})
+			tb.appendConfig(fmt.Sprintf("parallelism: %d\n", ru.parallelism))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			// 2 ms apart: a run spans about an hour of event time.
+			if _, err := tb.produce(ctx, n, time.Now().UTC().Add(-3*time.Hour), 2*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			l := tb.start("run", "GOMAXPROCS="+strconv.Itoa(procs))
+			l.waitLog(t, consuming, 2*time.Minute)
+			start := time.Now()
+			tb.waitDrained(10 * time.Minute)
+			wall := time.Since(start)
+			l.stop(t)
+			ps := l.cmd.ProcessState
+			rows = append(rows, row{format, procs, ru.parallelism, wall, ps.UserTime() + ps.SystemTime()})
+			land, err := tb.readTable("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tb.checkExactlyOnce(land)
+		})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%d records a run, 4 partitions, checkpoint every 1s, onto HDFS\n", n)
-	fmt.Fprintf(&b, "%-6s %10s %10s %12s %10s %14s\n", "format", "GOMAXPROCS", "wall-s", "records/s", "cpu-s", "records/cpu-s")
+	fmt.Fprintf(&b, "%-6s %10s %11s %10s %12s %10s %14s\n", "format", "GOMAXPROCS", "parallelism", "wall-s", "records/s", "cpu-s", "records/cpu-s")
 	one := map[string]row{}
 	for _, r := range rows {
 		if r.procs == 1 {
 			one[r.format] = r
 		}
-		fmt.Fprintf(&b, "%-6s %10d %10.2f %12.0f %10.2f %14.0f\n", r.format, r.procs, r.wall.Seconds(),
+		fmt.Fprintf(&b, "%-6s %10d %11d %10.2f %12.0f %10.2f %14.0f\n", r.format, r.procs, r.parallelism, r.wall.Seconds(),
 			float64(n)/r.wall.Seconds(), r.cpu.Seconds(), float64(n)/r.cpu.Seconds())
 	}
 	for _, r := range rows {
 		if o, ok := one[r.format]; ok && r.procs == 2 {
 			up := o.wall.Seconds() / r.wall.Seconds()
-			fmt.Fprintf(&b, "%s: speed-up from 1 to 2 cores %.2fx, per-core efficiency at 2 cores %.0f%%, CPU-seconds %.2fx those at 1\n",
-				r.format, up, 100*up/2, r.cpu.Seconds()/o.cpu.Seconds())
+			fmt.Fprintf(&b, "%s, parallelism %d: speed-up from 1 to 2 cores %.2fx, per-core efficiency at 2 cores %.0f%%, CPU-seconds %.2fx those at 1\n",
+				r.format, r.parallelism, up, 100*up/2, r.cpu.Seconds()/o.cpu.Seconds())
 		}
 	}
 	t.Log(b.String())
