@@ -657,7 +657,11 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 				p.cp.Offsets[part] = b.ps.next
 			}
 			if b.ps.valid {
-				p.cp.MaxEventTime[part] = b.ps.maxEvent
+				// A poll may hold two batches of a partition, both started
+				// from the stored maximum.
+				if cur, ok := p.cp.MaxEventTime[part]; !ok || b.ps.maxEvent > cur {
+					p.cp.MaxEventTime[part] = b.ps.maxEvent
+				}
 				p.lastSeen[part] = p.ckptNo
 			}
 			p.mu.Lock()
