@@ -39,7 +39,9 @@ import (
 // once for its event time and its columns) and orc-2pass (the same ORC
 // format hidden behind a wrapper, so the pipeline scans each record for its
 // event time and the encoder scans it again, as before the one pass), both
-// against the text floor.
+// against the text floor; text-par2 and orc-par2 are text and orc with
+// parallelism: 2 (two shards), against the same floors. kfake serves the
+// data from the same process, so at 2 cores the shards share them with it.
 //
 //	go test -run '^$' -bench 'BenchmarkPipeline/producer=snappy' -benchtime 3x ./committer/
 func BenchmarkPipeline(b *testing.B) {
@@ -54,7 +56,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	for _, c := range codecs {
 		b.Run("producer="+c.name, func(b *testing.B) {
-			formats := []string{"text", "lzo", "orc", "orc-2pass"}
+			formats := []string{"text", "lzo", "orc", "orc-2pass", "text-par2", "orc-par2"}
 			if c.name != "snappy" {
 				formats = formats[:1] // the codec moves the consumer's cost, not the format's
 			}
@@ -72,6 +74,10 @@ type twoPass struct{ writer.Format }
 // benchFormat is the part format of a pipeline benchmark and what it sets
 // in the config.
 func benchFormat(b *testing.B, name string) (writer.Format, func(*committer.Config)) {
+	if base, ok := strings.CutSuffix(name, "-par2"); ok {
+		f, set := benchFormat(b, base)
+		return f, func(c *committer.Config) { set(c); c.Parallelism = 2 }
+	}
 	switch name {
 	case "text":
 		f, _ := writer.NewText("none")
@@ -258,7 +264,7 @@ func consumeWrite(b *testing.B, e *env, n, run int, format string) {
 		defer c.Close()
 	}
 	// ORC can't take records unparsed: its floor is text's.
-	if format != "lzo" {
+	if format != "lzo" { // text-par2's floor is text's
 		format = "text"
 	}
 	f, _ := benchFormat(b, format)
