@@ -79,7 +79,8 @@ bench-hdfs: test-deps
 
 # bin/landfall at GOMAXPROCS=1 and 2 draining a real broker (make e2e's
 # Kafka, another process) onto HDFS: records/s and per CPU-second, as a
-# table (e2e/throughput_test.go). LANDFALL_E2E_BENCH_RECORDS sets the size.
+# table (e2e/throughput_test.go, which make e2e runs on 100k records as a
+# test). LANDFALL_E2E_BENCH_RECORDS sets the size.
 bench-broker: build test-deps
 	E2E_SERVICES="etcd kafka hdfs" E2E_RUN='^TestBrokerThroughput$$' LANDFALL_E2E_BENCH=1 bash e2e/run.sh
 
