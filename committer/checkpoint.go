@@ -138,47 +138,14 @@ func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) e
 	}
 
 	p.mu.Lock()
-	// Under the lock that also lists the unfinished merges: a merge is in
-	// this checkpoint's Merges or in its partition totals, never neither.
-	p.applyMergedLocked()
-	cp := *p.cp
-	cp.Seq = seq
 	// The consume loop has moved on since the cut: the state covers the
 	// records of the rolled files, the rest are consumed again after a
 	// crash.
-	cp.Offsets, cp.MaxEventTime = c.offsets, c.maxEvent
-	cp.IndexPending = make([]state.IndexEntry, 0, len(p.idxQueue)+1)
-	for _, it := range p.idxQueue {
-		cp.IndexPending = append(cp.IndexPending, it.e)
-	}
-	if entry != nil {
-		cp.IndexPending = append(cp.IndexPending, entry.e)
-		cp.IndexNext = entry.e.N + 1
-	}
-	cp.Merges = make([]state.Merge, 0, len(p.merging)+len(ready))
-	for _, j := range p.merging {
-		cp.Merges = append(cp.Merges, j.m)
-	}
-	for _, j := range ready {
-		cp.Merges = append(cp.Merges, j.m)
-	}
-	sort.Slice(cp.Merges, func(i, j int) bool { return cp.Merges[i].Final < cp.Merges[j].Final })
-	cp.Pending = make([]state.PendingFile, 0, len(p.pending)+len(rolled))
-	for _, pf := range p.pending {
-		cp.Pending = append(cp.Pending, pf)
-	}
-	for _, j := range rolled {
-		cp.Pending = append(cp.Pending, j.pf)
-	}
+	cp := p.stateLocked(seq, c.offsets, c.maxEvent, rolled, ready, entry)
+	cp.Commits = append(cp.Commits, newCommits...)
 	p.queueCopies++
 	copies := p.queueCopies
-	cp.Commits = make([]state.Commit, 0, len(p.queue)+len(newCommits))
-	for _, q := range p.queue {
-		cp.Commits = append(cp.Commits, q.c)
-	}
-	cp.Commits = append(cp.Commits, newCommits...)
 	p.mu.Unlock()
-	sort.Slice(cp.Pending, func(i, j int) bool { return cp.Pending[i].Staging < cp.Pending[j].Staging })
 
 	if err := p.fp(FPBeforeSave); err != nil {
 		return err
@@ -190,6 +157,7 @@ func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) e
 	}
 	p.cp.Seq = seq
 	p.cp.IndexNext = cp.IndexNext
+	p.lastListed = len(cp.Commits) + len(cp.IndexPending) + len(cp.Pending) + len(cp.Merges)
 	p.durableCopies.Store(copies)
 	if err := p.fp(FPAfterSave); err != nil {
 		return err
@@ -237,6 +205,73 @@ func (p *Pipeline) finish(ctx context.Context, fin chan<- finalizeJob, c *cut) e
 	p.progress.setCheckpoint(seq, time.Now(), p.cp, len(rolled))
 	p.log.Debug("checkpoint", "seq", seq, "files", len(rolled), "commits", len(newCommits), "watermark", time.UnixMilli(p.cp.Watermark).UTC(), "took", d)
 	return nil
+}
+
+// stateLocked is the state at seq: the pipeline's as it stands (its
+// partitions, the files waiting for their rename, the unfinished merges,
+// the unpublished index entries, the commit queue) with the offsets and
+// event times it covers, plus what a checkpoint adds: its rolled files,
+// the merges it promises and its index entry. Called under p.mu, which
+// also lists the unfinished merges: a merge is in the state's Merges or in
+// its partition totals, never neither.
+func (p *Pipeline) stateLocked(seq uint64, offsets, maxEvent map[int32]int64, rolled []finalizeJob, ready []*mergeJob, entry *indexItem) state.Checkpoint {
+	p.applyMergedLocked()
+	cp := *p.cp
+	cp.Seq = seq
+	cp.Offsets, cp.MaxEventTime = offsets, maxEvent
+	cp.IndexPending = make([]state.IndexEntry, 0, len(p.idxQueue)+1)
+	for _, it := range p.idxQueue {
+		cp.IndexPending = append(cp.IndexPending, it.e)
+	}
+	if entry != nil {
+		cp.IndexPending = append(cp.IndexPending, entry.e)
+		cp.IndexNext = entry.e.N + 1
+	}
+	cp.Merges = make([]state.Merge, 0, len(p.merging)+len(ready))
+	for _, j := range p.merging {
+		cp.Merges = append(cp.Merges, j.m)
+	}
+	for _, j := range ready {
+		cp.Merges = append(cp.Merges, j.m)
+	}
+	sort.Slice(cp.Merges, func(i, j int) bool { return cp.Merges[i].Final < cp.Merges[j].Final })
+	cp.Pending = make([]state.PendingFile, 0, len(p.pending)+len(rolled))
+	for _, pf := range p.pending {
+		cp.Pending = append(cp.Pending, pf)
+	}
+	for _, j := range rolled {
+		cp.Pending = append(cp.Pending, j.pf)
+	}
+	sort.Slice(cp.Pending, func(i, j int) bool { return cp.Pending[i].Staging < cp.Pending[j].Staging })
+	cp.Commits = make([]state.Commit, 0, len(p.queue))
+	for _, q := range p.queue {
+		cp.Commits = append(cp.Commits, q.c)
+	}
+	return cp
+}
+
+// settle writes, at the end of a graceful stop, once the finalizers, the
+// merges, the index publisher and the commit runner have stopped, the
+// state as they left it. The last checkpoint was written before they
+// drained, so it still lists the renames, index entries and commits done
+// since: the next start would run those commits again (their steps are
+// idempotent, but each notification would be sent again) and `landfall
+// status` would show a stopped logid's done commits as queued. Nothing is
+// consumed after the last checkpoint, so its offsets stand. If the write
+// fails, the last checkpoint stands, which recovery completes as after any
+// crash.
+func (p *Pipeline) settle(ctx context.Context) {
+	if p.lastListed == 0 {
+		return // the last checkpoint left nothing to drain
+	}
+	p.mu.Lock()
+	cp := p.stateLocked(p.cp.Seq+1, p.cp.Offsets, p.cp.MaxEventTime, nil, nil, nil)
+	p.mu.Unlock()
+	if err := p.store.Save(ctx, &cp); err != nil {
+		p.log.Warn("stopped without writing the drained state; the next start repeats what the last checkpoint listed (idempotent)", "checkpoint", p.cp.Seq, "err", err)
+		return
+	}
+	p.cp.Seq = cp.Seq
 }
 
 // writeEntry writes, inflight, the index entry of c's rolled files, its

@@ -110,6 +110,7 @@ type Pipeline struct {
 	// durableCopies is the count of the last durable one.
 	queueCopies   uint64
 	durableCopies atomic.Uint64
+	lastListed    int // renames, merges, index entries and commits the last durable checkpoint left to do
 	merging       map[string]*mergeJob
 	merged        []state.Merge  // finished since the last checkpoint
 	live          *index.Tracker // the index's live set, for planning merges
@@ -378,6 +379,9 @@ func (p *Pipeline) Run(ctx context.Context) (err error) {
 	p.waitCommits(stopCtx, 5*time.Second)
 	stopBG()
 	wg.Wait()
+	settleCtx, cancelSettle := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	p.settle(settleCtx)
+	cancelSettle()
 	// Files whose close outlasted the stop's deadline.
 	p.abandon()
 	select {
