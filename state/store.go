@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,7 @@ type options struct {
 	ttl     time.Duration
 	connect time.Duration
 	log     *slog.Logger
+	process *Process
 }
 
 // Option configures Open.
@@ -83,6 +85,48 @@ func WithConnectTimeout(d time.Duration) Option { return func(o *options) { o.co
 // WithLogger is where Open says why it waits: etcd not answering (WARN,
 // each retry) or another process owning the logid (INFO, once).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Process describes a landfall process that holds or waits for a logid,
+// for `landfall status`. It is kept under the process's lease, so it goes
+// when the process does.
+type Process struct {
+	Host    string    `json:"host"`
+	PID     int       `json:"pid"`
+	Version string    `json:"version,omitempty"`
+	Started time.Time `json:"started"`
+	// Parallelism is the number of shards the process consumes with.
+	Parallelism int `json:"parallelism,omitempty"`
+}
+
+// WithProcess has Open publish p, under the lease, from before it waits
+// for ownership: `landfall status` names the owner and each standby.
+func WithProcess(p Process) Option { return func(o *options) { o.process = &p } }
+
+// Processes reads the processes that hold or wait for logid's ownership,
+// by lease; a process that published none (WithProcess) is not there.
+func Processes(ctx context.Context, cli *clientv3.Client, logid string, opts ...Option) (map[clientv3.LeaseID]Process, error) {
+	o := options{prefix: "/landfall"}
+	for _, f := range opts {
+		f(&o)
+	}
+	l := layout{path.Join(o.prefix, logid)}
+	resp, err := cli.Get(ctx, l.processes(), clientv3.WithPrefix())
+	if err != nil {
+		if denied(err) {
+			return nil, fmt.Errorf("%w: read %s: %v", ErrDenied, l.processes(), err)
+		}
+		return nil, err
+	}
+	out := make(map[clientv3.LeaseID]Process, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var p Process
+		if err := json.Unmarshal(kv.Value, &p); err != nil {
+			return nil, fmt.Errorf("state: process record %s: %w", kv.Key, err)
+		}
+		out[clientv3.LeaseID(kv.Lease)] = p
+	}
+	return out, nil
+}
 
 // grantAttempt bounds one lease request, so that each failed try is seen
 // (and logged) rather than swallowed by the client's own retries.
@@ -159,6 +203,16 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		if err != nil {
 			return nil, fmt.Errorf("state: open session: %w", err)
 		}
+		if o.process != nil {
+			if err := publishProcess(ctx, cli, layout{base}, lease.ID, *o.process); err != nil {
+				if denied(err) {
+					sess.Close()
+					return nil, fmt.Errorf("%w: acquire ownership of %s (the user needs readwrite on the key range %s/): %v", ErrDenied, logid, base, err)
+				}
+				// Only `landfall status` reads it: not worth the ownership.
+				o.log.Warn("etcd: could not publish this process for landfall status", "logid", logid, "err", err)
+			}
+		}
 		m := concurrency.NewMutex(sess, base+"/owner")
 		// TryLock first, to tell an operator that the wait is for another
 		// owner (normal for a standby), not for etcd.
@@ -185,7 +239,7 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 }
 
 // KeyPrefix is the prefix of every key landfall keeps for logid under
-// prefix (checkpoint, body/, owner/, table): an etcd user needs readwrite
+// prefix (checkpoint, body/, owner/, process/, table): an etcd user needs readwrite
 // on exactly this range (etcdctl role grant-permission … --prefix).
 func KeyPrefix(prefix, logid string) string { return path.Join(prefix, logid) + "/" }
 
@@ -320,4 +374,16 @@ func (s *Store) Abandon(revoke bool) {
 		_, _ = s.cli.Revoke(ctx, s.session.Lease())
 	}
 	s.session.Orphan()
+}
+
+// publishProcess writes p under the lease, keyed by it.
+func publishProcess(ctx context.Context, cli *clientv3.Client, l layout, lease clientv3.LeaseID, p Process) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, grantAttempt)
+	defer cancel()
+	_, err = cli.Put(ctx, l.process(lease), string(b), clientv3.WithLease(lease))
+	return err
 }

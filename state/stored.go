@@ -50,6 +50,10 @@ func (l layout) head() string                   { return l.base + "/checkpoint" 
 func (l layout) bodies() string                 { return l.base + "/body/" }
 func (l layout) body(seq uint64) string         { return fmt.Sprintf("%s%020d/", l.bodies(), seq) }
 func (l layout) chunk(seq uint64, i int) string { return fmt.Sprintf("%s%06d", l.body(seq), i) }
+func (l layout) processes() string              { return l.base + "/process/" }
+func (l layout) process(id clientv3.LeaseID) string {
+	return fmt.Sprintf("%s%x", l.processes(), int64(id))
+}
 
 // encodeStored returns the head value and the chunks (nil when inline) of
 // cp.

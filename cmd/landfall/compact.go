@@ -106,7 +106,7 @@ func runCompact(ctx context.Context, args []string, out io.Writer) error {
 
 	octx, cancel := context.WithTimeout(ctx, *wait)
 	store, err := state.Open(octx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL),
-		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log))
+		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log), state.WithProcess(thisProcess(cfg)))
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {

@@ -44,6 +44,16 @@ import (
 // toolchain recorded.
 var version = ""
 
+// started is when this process started, for `landfall status`.
+var started = time.Now()
+
+// thisProcess is what `landfall status` shows of this process while it
+// holds or waits for the logid.
+func thisProcess(cfg *committer.Config) state.Process {
+	host, _ := os.Hostname()
+	return state.Process{Host: host, PID: os.Getpid(), Version: buildVersion(), Started: started.UTC(), Parallelism: cfg.Parallelism}
+}
+
 // buildVersion is the stamped version, else the module version (go
 // install …@v1.2.3) or the VCS revision the toolchain recorded, else dev.
 // Every data file carries it (landfall.version), so an unstamped build
@@ -400,7 +410,7 @@ func runOnce(ctx context.Context, cfg *committer.Config, endpoints []string, kc 
 
 	log.Info("acquiring ownership", "logid", cfg.LogID)
 	store, err := state.Open(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix), state.WithLeaseTTL(cfg.Etcd.LeaseTTL),
-		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log))
+		state.WithConnectTimeout(cfg.Etcd.ConnectTimeout), state.WithLogger(log), state.WithProcess(thisProcess(cfg)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -30,7 +30,8 @@ import (
 const statusUsage = `usage: landfall status --config FILE [--output text|json] [--timeout 10s]
 
 Prints what a logid's landfall is doing, from etcd and Kafka, without
-taking part: who owns the logid (and how many processes stand by), the last
+taking part: who owns the logid and who stands by (lease, host, pid,
+version, start time), the last
 durable checkpoint, each Kafka partition's next offset, end (the last
 stable offset), lag and largest event time, the watermark and commit
 cursor, the commit queue, the open partitions, and what recovery would
@@ -54,10 +55,12 @@ type statusReport struct {
 	Topic string `json:"topic"`
 	// Owner is the process holding the logid; nil when none does.
 	Owner *statusOwner `json:"owner"`
-	// Standbys are processes waiting to take over.
-	Standbys   int               `json:"standbys"`
-	Checkpoint *statusCheckpoint `json:"checkpoint"`
-	Partitions []statusKafkaPart `json:"kafka_partitions"`
+	// Standbys are processes waiting to take over; StandbyProcesses
+	// what they published of themselves.
+	Standbys         int               `json:"standbys"`
+	StandbyProcesses []statusStandby   `json:"standby_processes,omitempty"`
+	Checkpoint       *statusCheckpoint `json:"checkpoint"`
+	Partitions       []statusKafkaPart `json:"kafka_partitions"`
 	// Lag is the sum of the partitions' lags; -1 when Kafka could not be
 	// asked.
 	Lag     int64          `json:"lag"`
@@ -74,6 +77,14 @@ type statusOwner struct {
 	// TTLSeconds is what is left of the owner's lease; it is renewed
 	// while the owner lives.
 	TTLSeconds int64 `json:"ttl_s"`
+	// Process is what the owner published of itself (host, pid,
+	// version); nil for a landfall from before it did.
+	Process *state.Process `json:"process,omitempty"`
+}
+
+type statusStandby struct {
+	Lease   string         `json:"lease"`
+	Process *state.Process `json:"process,omitempty"`
 }
 
 type statusCheckpoint struct {
@@ -220,13 +231,38 @@ func readOwner(ctx context.Context, cli *clientv3.Client, cfg *committer.Config,
 	if len(resp.Kvs) == 0 {
 		return nil
 	}
+	procs, err := state.Processes(ctx, cli, cfg.LogID, state.WithPrefix(cfg.Etcd.Prefix))
+	if err != nil {
+		return err
+	}
+	proc := func(lease int64) *state.Process {
+		if p, ok := procs[clientv3.LeaseID(lease)]; ok {
+			return &p
+		}
+		return nil
+	}
 	kv := resp.Kvs[0]
-	o := &statusOwner{Lease: fmt.Sprintf("%x", kv.Lease), Epoch: kv.CreateRevision, TTLSeconds: -1}
+	o := &statusOwner{Lease: fmt.Sprintf("%x", kv.Lease), Epoch: kv.CreateRevision, TTLSeconds: -1, Process: proc(kv.Lease)}
 	if ttl, err := cli.TimeToLive(ctx, clientv3.LeaseID(kv.Lease)); err == nil {
 		o.TTLSeconds = ttl.TTL
 	}
 	rep.Owner, rep.Standbys = o, len(resp.Kvs)-1
+	for _, kv := range resp.Kvs[1:] {
+		rep.StandbyProcesses = append(rep.StandbyProcesses, statusStandby{Lease: fmt.Sprintf("%x", kv.Lease), Process: proc(kv.Lease)})
+	}
 	return nil
+}
+
+// describeProcess is a process's line in the text status.
+func describeProcess(p *state.Process) string {
+	if p == nil {
+		return "no process record (a landfall from before they were kept)"
+	}
+	par := ""
+	if p.Parallelism > 1 {
+		par = fmt.Sprintf(", parallelism %d", p.Parallelism)
+	}
+	return fmt.Sprintf("host %s, pid %d, version %s, started %s%s", p.Host, p.PID, p.Version, p.Started.Format(time.RFC3339), par)
 }
 
 func fillCheckpoint(rep *statusReport, cp *state.Checkpoint) {
@@ -354,6 +390,10 @@ func printStatus(w io.Writer, r *statusReport) {
 		fmt.Fprintf(tw, "owner\tnone: no landfall run holds the logid\n")
 	} else {
 		fmt.Fprintf(tw, "owner\tlease %s, epoch %d, lease ttl %ss, %d standing by\n", r.Owner.Lease, r.Owner.Epoch, num(r.Owner.TTLSeconds), r.Standbys)
+		fmt.Fprintf(tw, "\t%s\n", describeProcess(r.Owner.Process))
+		for _, sb := range r.StandbyProcesses {
+			fmt.Fprintf(tw, "standby\tlease %s: %s\n", sb.Lease, describeProcess(sb.Process))
+		}
 	}
 	if c := r.Checkpoint; c == nil {
 		fmt.Fprintf(tw, "checkpoint\tnone yet\n")

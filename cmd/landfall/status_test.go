@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/landfall/landfall/committer"
+	"github.com/landfall/landfall/state"
 )
 
 // TestStatus: while landfall runs, `landfall status` shows its ownership,
@@ -92,10 +93,33 @@ watermark: {out_of_orderness: 1m}
 	if rep.Checkpoint.Watermark == nil || rep.Checkpoint.Watermark.Year() != 2026 || len(rep.Open) == 0 {
 		t.Fatalf("watermark %v, %d open partitions\n%s", rep.Checkpoint.Watermark, len(rep.Open), text)
 	}
-	for _, want := range []string{"owner  ", "lease ttl", "kafka partitions (4)", "open partitions (", "log_date=2026"} {
+	host, _ := os.Hostname()
+	if p := rep.Owner.Process; p == nil || p.Host != host || p.PID != os.Getpid() || p.Version != buildVersion() || p.Started.IsZero() || p.Parallelism != 1 {
+		t.Fatalf("owner's process %+v, want host %s, pid %d, version %s, parallelism 1\n%s", p, host, os.Getpid(), buildVersion(), text)
+	}
+	for _, want := range []string{"owner  ", "lease ttl", fmt.Sprintf("host %s, pid %d, version %s", host, os.Getpid(), buildVersion()),
+		"kafka partitions (4)", "open partitions (", "log_date=2026"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text status lacks %q:\n%s", want, text)
 		}
+	}
+
+	// A second run stands by, and says so with its own lease.
+	sbCtx, sbCancel := context.WithCancel(context.Background())
+	sbDone := make(chan error, 1)
+	go func() { sbDone <- run(sbCtx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for rep, text, err = status(); rep.Standbys == 0 && time.Now().Before(deadline); rep, text, err = status() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil || rep.Standbys != 1 || len(rep.StandbyProcesses) != 1 || rep.StandbyProcesses[0].Process == nil ||
+		rep.StandbyProcesses[0].Lease == rep.Owner.Lease || rep.StandbyProcesses[0].Process.PID != os.Getpid() || !strings.Contains(text, "standby  ") {
+		t.Fatalf("with a standby: %v, %d standbys %+v, owner lease %s\n%s", err, rep.Standbys, rep.StandbyProcesses, rep.Owner.Lease, text)
+	}
+	t.Logf("status with a standby:\n%s", text)
+	sbCancel()
+	if err := <-sbDone; err != nil {
+		t.Fatalf("standby's stop: %v", err)
 	}
 
 	cancel()
@@ -105,6 +129,9 @@ watermark: {out_of_orderness: 1m}
 	rep, text, err = status()
 	if err != nil || rep.Owner != nil || !strings.Contains(text, "none: no landfall run holds the logid") {
 		t.Fatalf("after the stop: %v, owner %+v\n%s", err, rep.Owner, text)
+	}
+	if procs, err := state.Processes(context.Background(), etcdClient(t, etcd.URL()), "status"); err != nil || len(procs) != 0 {
+		t.Fatalf("after the stop the processes %v (%v) are still listed; want none", procs, err)
 	}
 	cluster.Close()
 	rep, text, err = status()
