@@ -274,6 +274,11 @@ start-kdc)
 	make_realm
 	start_kdc
 	;;
+# stop-kdc: the KDC that start-kdc started (kafka-secure.sh's stop, for a
+# run without hdfs-krb itself).
+stop-kdc)
+	stop_pids "$KDC_PIDFILE" "$KDC_PORT"
+	;;
 # restart-namenode: the NameNode alone, keeping its data; clients must
 # reconnect (and so ask the KDC for a ticket again).
 restart-namenode)

@@ -131,6 +131,8 @@ ENV
 
 svc_stop() {
 	stop_pids "$PIDFILE" "$PORT" "$GSSAPI_PORT" "$CONTROLLER_PORT"
+	# The KDC its start started, when hdfs-krb.sh's stop has not.
+	bash "$E2E_ROOT/e2e/services/hdfs-krb.sh" stop-kdc
 	log "kafka-secure stopped"
 }
 
