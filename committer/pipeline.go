@@ -630,7 +630,7 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 		}
 		// A Kafka partition always goes to the same shard: its records
 		// stay in offset order, in one shard's files.
-		sh := p.shards[int(ftp.Partition)%len(p.shards)]
+		sh := p.shards[ShardOf(ftp.Partition, len(p.shards))]
 		sh.batches = append(sh.batches, batch{ftp: ftp})
 	})
 	if len(p.shards) == 1 {
@@ -688,6 +688,10 @@ func (p *Pipeline) consume(fetches kgo.Fetches) error {
 	}
 	return nil
 }
+
+// ShardOf is the shard, of parallelism, that handles a Kafka partition's
+// records (`landfall status` shows it).
+func ShardOf(partition int32, parallelism int) int { return int(partition) % parallelism }
 
 // A shard handles the records of the Kafka partitions given to it (a
 // partition always to the same shard), with its own open files, scanner

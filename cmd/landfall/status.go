@@ -108,6 +108,9 @@ type statusKafkaPart struct {
 	End          int64      `json:"end"`
 	Lag          int64      `json:"lag"`
 	MaxEventTime *time.Time `json:"max_event_time,omitempty"`
+	// Shard is the owner's shard that consumes it, when the owner runs
+	// with parallelism above 1.
+	Shard *int `json:"shard,omitempty"`
 }
 
 type statusCommit struct {
@@ -368,6 +371,12 @@ func fillPartitions(rep *statusReport, cp *state.Checkpoint, ends map[int32]int6
 	if endsOK {
 		rep.Lag = lag
 	}
+	if rep.Owner != nil && rep.Owner.Process != nil && rep.Owner.Process.Parallelism > 1 {
+		for i := range rep.Partitions {
+			sh := committer.ShardOf(rep.Partitions[i].Partition, rep.Owner.Process.Parallelism)
+			rep.Partitions[i].Shard = &sh
+		}
+	}
 }
 
 func printStatus(w io.Writer, r *statusReport) {
@@ -407,8 +416,17 @@ func printStatus(w io.Writer, r *statusReport) {
 	fmt.Fprintf(tw, "lag\t%s records\n", num(r.Lag))
 	tw.Flush()
 	fmt.Fprintf(w, "\nkafka partitions (%d)\n", len(r.Partitions))
-	fmt.Fprintf(tw, "  PARTITION\tNEXT\tEND\tLAG\tMAX EVENT TIME\n")
+	sharded := len(r.Partitions) > 0 && r.Partitions[0].Shard != nil
+	if sharded {
+		fmt.Fprintf(tw, "  PARTITION\tSHARD\tNEXT\tEND\tLAG\tMAX EVENT TIME\n")
+	} else {
+		fmt.Fprintf(tw, "  PARTITION\tNEXT\tEND\tLAG\tMAX EVENT TIME\n")
+	}
 	for _, p := range r.Partitions {
+		if sharded {
+			fmt.Fprintf(tw, "  %d\t%d\t%s\t%s\t%s\t%s\n", p.Partition, *p.Shard, num(p.Next), num(p.End), num(p.Lag), ts(p.MaxEventTime))
+			continue
+		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", p.Partition, num(p.Next), num(p.End), num(p.Lag), ts(p.MaxEventTime))
 	}
 	tw.Flush()

@@ -17,8 +17,9 @@ import (
 	"github.com/landfall/landfall/state"
 )
 
-// TestStatus: while landfall runs, `landfall status` shows its ownership,
-// each Kafka partition's offsets with a lag that sums to what is left to
+// TestStatus: while landfall runs, `landfall status` shows its ownership
+// (the process: host, pid, version, and a standby's), each Kafka
+// partition's shard and offsets with a lag that sums to what is left to
 // consume, the watermark and open partitions; after the run stops no
 // owner; with Kafka gone it still prints what etcd holds and exits with
 // an error naming Kafka.
@@ -34,6 +35,7 @@ format: {name: text, compression: zstd}
 event_time: {field: ts, max_future: 87600h}
 checkpoint: {interval: 100ms}
 watermark: {out_of_orderness: 1m}
+parallelism: 2
 `, cluster.ListenAddrs()[0], etcd.URL(), table)
 	cfgPath := filepath.Join(t.TempDir(), "landfall.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
@@ -81,7 +83,7 @@ watermark: {out_of_orderness: 1m}
 	var next int64
 	for _, p := range rep.Partitions {
 		next += p.Next
-		if p.End < 0 || p.Lag != p.End-p.Next || p.MaxEventTime == nil {
+		if p.End < 0 || p.Lag != p.End-p.Next || p.MaxEventTime == nil || p.Shard == nil || *p.Shard != int(p.Partition)%2 {
 			t.Fatalf("kafka partition %+v\n%s", p, text)
 		}
 	}
@@ -94,11 +96,11 @@ watermark: {out_of_orderness: 1m}
 		t.Fatalf("watermark %v, %d open partitions\n%s", rep.Checkpoint.Watermark, len(rep.Open), text)
 	}
 	host, _ := os.Hostname()
-	if p := rep.Owner.Process; p == nil || p.Host != host || p.PID != os.Getpid() || p.Version != buildVersion() || p.Started.IsZero() || p.Parallelism != 1 {
-		t.Fatalf("owner's process %+v, want host %s, pid %d, version %s, parallelism 1\n%s", p, host, os.Getpid(), buildVersion(), text)
+	if p := rep.Owner.Process; p == nil || p.Host != host || p.PID != os.Getpid() || p.Version != buildVersion() || p.Started.IsZero() || p.Parallelism != 2 {
+		t.Fatalf("owner's process %+v, want host %s, pid %d, version %s, parallelism 2\n%s", p, host, os.Getpid(), buildVersion(), text)
 	}
 	for _, want := range []string{"owner  ", "lease ttl", fmt.Sprintf("host %s, pid %d, version %s", host, os.Getpid(), buildVersion()),
-		"kafka partitions (4)", "open partitions (", "log_date=2026"} {
+		"kafka partitions (4)", "PARTITION  SHARD  NEXT", "parallelism 2", "open partitions (", "log_date=2026"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text status lacks %q:\n%s", want, text)
 		}
