@@ -21,12 +21,12 @@ const maxEventMillis = 253402300799999
 // ts column), so for ORC any spelling counts (jsonscan.ScanFold); text and
 // lzo store the record as it is, where a reader looks for the key exactly.
 func eventKeyScanner(cfg Config) func(rec []byte) (val []byte, kind jsonscan.Kind, escaped bool, err error) {
-	field := cfg.EventTime.Field
+	// The key is prepared once (jsonscan.Key), not on every record.
+	key := jsonscan.NewKey(cfg.EventTime.Field, false)
 	if cfg.Format.Name == "orc" {
-		column := strings.ToLower(field) // as writer/orc names the column
-		return func(rec []byte) ([]byte, jsonscan.Kind, bool, error) { return jsonscan.ScanFold(rec, column) }
+		key = jsonscan.NewKey(strings.ToLower(cfg.EventTime.Field), true) // as writer/orc names the column
 	}
-	return func(rec []byte) ([]byte, jsonscan.Kind, bool, error) { return jsonscan.Scan(rec, field) }
+	return key.Scan
 }
 
 // eventMillis reads the event time (Unix ms) from the raw JSON value of the

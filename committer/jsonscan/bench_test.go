@@ -55,6 +55,16 @@ func BenchmarkScan(b *testing.B) {
 	})
 }
 
+// BenchmarkKeyScan is Scan with the key prepared once, as the committer
+// runs it.
+func BenchmarkKeyScan(b *testing.B) {
+	k := NewKey("ts", false)
+	benchRecordsLoop(b, func(rec []byte) bool {
+		val, kind, _, err := k.Scan(rec)
+		return err == nil && kind == Number && len(val) > 0
+	})
+}
+
 // BenchmarkScanFold is Scan as the committer runs it for ORC tables.
 func BenchmarkScanFold(b *testing.B) {
 	benchRecordsLoop(b, func(rec []byte) bool {

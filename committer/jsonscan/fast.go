@@ -3,9 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"math/bits"
-	"strings"
 	"sync"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -36,7 +34,7 @@ const smallBlocks = 16
 var markPool = sync.Pool{New: func() any { return new([]uint64) }}
 
 // fast is Scan's fast path: see above.
-func fast(b []byte, key string, fold bool) (val []byte, kind Kind, escaped, ok bool) {
+func fast(b []byte, k *Key) (val []byte, kind Kind, escaped, ok bool) {
 	n := len(b)
 	for n > 0 && isSpace(at(b, n-1)) {
 		n--
@@ -51,7 +49,7 @@ func fast(b []byte, key string, fold bool) (val []byte, kind Kind, escaped, ok b
 	if nb <= smallBlocks {
 		var m [smallBlocks + 1]uint64
 		marks(b, m[:nb+1])
-		val, kind, ok = walk(b, m[:nb+1], key, fold)
+		val, kind, ok = walk(b, m[:nb+1], k)
 		return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 	}
 	p := markPool.Get().(*[]uint64)
@@ -60,7 +58,7 @@ func fast(b []byte, key string, fold bool) (val []byte, kind Kind, escaped, ok b
 	}
 	m := (*p)[:nb+1]
 	marks(b, m)
-	val, kind, ok = walk(b, m, key, fold)
+	val, kind, ok = walk(b, m, k)
 	markPool.Put(p)
 	return val, kind, kind == String && bytes.IndexByte(val, '\\') >= 0, ok
 }
@@ -174,39 +172,20 @@ func ordinary(w uint64) uint64 {
 //
 // The few variables are kept few on purpose: more do not fit in the
 // registers.
-func walk(b []byte, m []uint64, key string, fold bool) (val []byte, kind Kind, ok bool) {
-	var look struct {
-		key    string
-		kw, km uint64 // key as a word (lower case with fold), and its mask, when len(key) <= 8
-		kf     uint64 // with fold, 0x20 in kw's letters: or-ed in, it lower-cases them
-		vs, ve int    // the last value found; ve is 0 until one is
-		fold   bool
+func walk(b []byte, m []uint64, k *Key) (val []byte, kind Kind, ok bool) {
+	if k.exact {
+		return
 	}
-	look.key, look.fold = key, fold
+	var look struct {
+		key        string
+		kw, km, kf uint64 // see Key
+		vs, ve     int    // the last value found; ve is 0 until one is
+		fold       bool
+	}
+	look.key, look.kw, look.km, look.kf, look.fold = k.key, k.kw, k.km, k.kf, k.fold
 	// Every top-level key is compared, not only those up to the first
 	// match: the last match wins.
 	want := 1 // 1: looking for key; 2: reading its value
-	ascii := true
-	if len(key) <= 8 {
-		for k := len(key) - 1; k >= 0; k-- {
-			c, f := key[k], uint64(0)
-			if fold && (c|0x20)-'a' < 26 {
-				c, f = c|0x20, 0x20
-			}
-			look.kw, look.km, look.kf = look.kw<<8|uint64(c), look.km<<8|0xff, look.kf<<8|f
-			ascii = ascii && c < 0x80
-		}
-	} else {
-		ascii = isASCII(key)
-	}
-	// A key without escapes is compared as it is, which is right when
-	// decoding it changes nothing: unless it has invalid UTF-8, which
-	// decodes to U+FFFD. So that stays right for a valid key without
-	// U+FFFD (and a raw key of another length never matches); any other
-	// key is left to the exact path.
-	if !ascii && (!utf8.ValidString(key) || strings.Contains(key, "\uFFFD")) {
-		return
-	}
 	n := len(b)
 	n4 := n - 4 // b[p:p+4] is in b when p <= n4
 	base := 0   // q has the unread marks of b[base:base+64], and is not 0

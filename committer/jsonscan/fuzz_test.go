@@ -30,7 +30,8 @@ func FuzzScan(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, key string) {
 		check(t, b, key)
 		for _, fold := range []bool{false, true} {
-			if val, kind, esc, ok := fast(b, key, fold); ok {
+			k := NewKey(key, fold)
+			if val, kind, esc, ok := fast(b, &k); ok {
 				v2, k2, e2, err := scan(b, key, fold)
 				if err != nil || !sameBytes(val, v2) || kind != k2 || esc != e2 {
 					t.Fatalf("fast(%q, %q, fold %v) = %q %v %v; exact path: %q %v %v %v", b, key, fold, val, kind, esc, v2, k2, e2, err)

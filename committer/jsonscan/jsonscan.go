@@ -13,6 +13,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -104,10 +106,53 @@ func ScanFold(b []byte, key string) (val []byte, kind Kind, escaped bool, err er
 }
 
 func scanKey(b []byte, key string, fold bool) (val []byte, kind Kind, escaped bool, err error) {
-	if val, kind, escaped, ok := fast(b, key, fold); ok {
+	k := NewKey(key, fold)
+	return k.Scan(b)
+}
+
+// A Key is a member key prepared once for the scans of many records: Scan
+// and ScanFold prepare theirs on every call, which on a log record is a
+// few percent of the scan.
+type Key struct {
+	key    string
+	kw, km uint64 // key as a word (lower case with fold), and its mask, when len(key) <= 8
+	kf     uint64 // with fold, 0x20 in kw's letters: or-ed in, it lower-cases them
+	fold   bool
+	exact  bool // only the exact path compares this key right (see NewKey)
+}
+
+// NewKey prepares key for Key.Scan: without fold it scans as Scan(b, key),
+// with fold as ScanFold(b, key).
+func NewKey(key string, fold bool) Key {
+	k := Key{key: key, fold: fold}
+	ascii := true
+	if len(key) <= 8 {
+		for i := len(key) - 1; i >= 0; i-- {
+			c, f := key[i], uint64(0)
+			if fold && (c|0x20)-'a' < 26 {
+				c, f = c|0x20, 0x20
+			}
+			k.kw, k.km, k.kf = k.kw<<8|uint64(c), k.km<<8|0xff, k.kf<<8|f
+			ascii = ascii && c < 0x80
+		}
+	} else {
+		ascii = isASCII(key)
+	}
+	// The fast path compares a key without escapes as it is, which is
+	// right when decoding it changes nothing: unless it has invalid
+	// UTF-8, which decodes to U+FFFD. So that stays right for a valid
+	// key without U+FFFD (and a raw key of another length never
+	// matches); any other key is left to the exact path.
+	k.exact = !ascii && (!utf8.ValidString(key) || strings.Contains(key, "\uFFFD"))
+	return k
+}
+
+// Scan is Scan(b, key), or ScanFold(b, key) for a Key made with fold.
+func (k *Key) Scan(b []byte) (val []byte, kind Kind, escaped bool, err error) {
+	if val, kind, escaped, ok := fast(b, k); ok {
 		return val, kind, escaped, nil
 	}
-	val, kind, escaped, err = scan(b, key, fold)
+	val, kind, escaped, err = scan(b, k.key, k.fold)
 	if err != nil {
 		return nil, Missing, false, err
 	}

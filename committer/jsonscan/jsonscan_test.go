@@ -599,11 +599,13 @@ func TestMutations(t *testing.T) {
 	}
 }
 
+var tsKey = NewKey("ts", false)
+
 func TestFastPathTaken(t *testing.T) {
 	recs := genRecords(500, 3)
 	taken := 0
 	for _, rec := range recs {
-		if _, _, _, ok := fast(rec, "ts", false); ok {
+		if _, _, _, ok := fast(rec, &tsKey); ok {
 			taken++
 		} else if json.Valid(rec) {
 			t.Errorf("fast path not taken for %q", rec)
@@ -614,13 +616,13 @@ func TestFastPathTaken(t *testing.T) {
 	}
 	// So do escapes and spaces.
 	for _, rec := range richRecords {
-		if _, _, _, ok := fast(rec, "ts", false); !ok {
+		if _, _, _, ok := fast(rec, &tsKey); !ok {
 			t.Errorf("fast path not taken for %q", rec)
 		}
 	}
 	// Long records use a pooled buffer.
 	long := []byte(`{"ts":1,"msg":"` + strings.Repeat("x", 5000) + `","a":[` + strings.Repeat(`"y",`, 300) + `"z"]}`)
-	if v, k, _, ok := fast(long, "ts", false); !ok || string(v) != "1" || k != Number {
+	if v, k, _, ok := fast(long, &tsKey); !ok || string(v) != "1" || k != Number {
 		t.Errorf("long record: %q %v %v", v, k, ok)
 	}
 	check(t, long, "a")
