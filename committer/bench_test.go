@@ -326,7 +326,8 @@ func runPipeline(b *testing.B, e *env, n, run int, format string, interval time.
 		c.Kafka.FetchMaxBytes = 32 << 20
 		setFormat(c)
 	})
-	in := e.start(cfg, opts{format: f})
+	// A 2 s lease can lapse on a machine this benchmark loads.
+	in := e.start(cfg, opts{format: f, leaseTTL: 15 * time.Second})
 	var start time.Time
 	for {
 		got := in.p.Progress().Records
@@ -335,6 +336,12 @@ func runPipeline(b *testing.B, e *env, n, run int, format string, interval time.
 		}
 		if got >= int64(n) {
 			break
+		}
+		select {
+		case err := <-in.done:
+			// Else this loop waits for records nobody consumes.
+			b.Fatalf("the pipeline stopped after %d of %d records: %v", got, n, err)
+		default:
 		}
 		time.Sleep(200 * time.Microsecond)
 	}

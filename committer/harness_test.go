@@ -219,6 +219,9 @@ type opts struct {
 	// wrapFS, if set, is put around the warehouse the pipeline sees (faults,
 	// fsys.WithDeadline).
 	wrapFS func(fsys.FS) fsys.FS
+	// leaseTTL is the ownership lease (default 2s, short for the crash
+	// tests' takeovers); benchmarks on a loaded machine need longer.
+	leaseTTL time.Duration
 }
 
 // start takes ownership and runs a pipeline in the background.
@@ -231,7 +234,11 @@ func (e *env) start(cfg committer.Config, o opts) *instance {
 func (e *env) startWith(cfg committer.Config, o opts, steps []hive.Step) *instance {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := state.Open(ctx, e.etcd, cfg.LogID, state.WithLeaseTTL(2*time.Second))
+	ttl := o.leaseTTL
+	if ttl == 0 {
+		ttl = 2 * time.Second
+	}
+	st, err := state.Open(ctx, e.etcd, cfg.LogID, state.WithLeaseTTL(ttl))
 	if err != nil {
 		e.t.Fatal(err)
 	}
