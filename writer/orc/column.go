@@ -301,15 +301,20 @@ func (s *strCol) hash(b []byte) uint64 {
 	return hi ^ lo
 }
 
-func (s *strCol) add(b []byte) {
+// add appends value b. It reports whether a buffer may have been
+// reallocated, so that the writer recomputes what it holds only then.
+func (s *strCol) add(b []byte) (grew bool) {
 	if !s.dictMode {
+		grew = len(s.data)+len(b) > cap(s.data) || len(s.ends) == cap(s.ends)
 		s.data = append(s.data, b...)
 		s.ends = append(s.ends, uint32(len(s.data)))
-		return
+		return grew
 	}
 	if 2*s.distinct() >= len(s.table) {
 		s.grow()
+		grew = true
 	}
+	grew = grew || len(s.ids) == cap(s.ids)
 	mask := uint64(len(s.table) - 1)
 	hash := s.hash(b)
 	tag := hash &^ (1<<32 - 1)
@@ -322,16 +327,18 @@ func (s *strCol) add(b []byte) {
 		if e&^(1<<32-1) == tag {
 			if id := uint32(e) - 1; string(s.value(id)) == string(b) {
 				s.ids = append(s.ids, id)
-				return
+				return grew
 			}
 		}
 		h = (h + 1) & mask
 	}
 	id := uint32(s.distinct())
+	grew = grew || len(s.arena)+len(b) > cap(s.arena) || len(s.offs) == cap(s.offs)
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))
 	s.table[h] = tag | uint64(id+1)
 	s.ids = append(s.ids, id)
+	return grew
 }
 
 func (s *strCol) grow() {

@@ -213,9 +213,12 @@ func (s *Scanner) clear() {
 
 // appendFrom adds the values of column sc of row r to c. Most
 // columns have one value per row, which is appended as such rather than
-// as a slice, a few times cheaper.
-func (c *column) appendFrom(sc *column, r *Scanner) {
+// as a slice, a few times cheaper. It reports whether a buffer of c may
+// have been reallocated: summing the capacities of every column after
+// every row, to charge the budget, cost more than the checks here.
+func (c *column) appendFrom(sc *column, r *Scanner) (grew bool) {
 	c.nulls += sc.nulls
+	grew = len(c.present)+len(sc.present) > cap(c.present)
 	if len(sc.present) == 1 {
 		c.present = append(c.present, sc.present[0])
 	} else {
@@ -224,27 +227,37 @@ func (c *column) appendFrom(sc *column, r *Scanner) {
 	switch len(sc.ints) {
 	case 0:
 	case 1:
+		grew = grew || len(c.ints) == cap(c.ints)
 		c.ints = append(c.ints, sc.ints[0])
 	default:
+		grew = grew || len(c.ints)+len(sc.ints) > cap(c.ints)
 		c.ints = append(c.ints, sc.ints...)
 	}
 	if len(sc.nanos) > 0 {
+		grew = grew || len(c.nanos)+len(sc.nanos) > cap(c.nanos)
 		c.nanos = append(c.nanos, sc.nanos...)
 	}
 	if len(sc.floats) > 0 {
+		grew = grew || len(c.floats)+len(sc.floats) > cap(c.floats)
 		c.floats = append(c.floats, sc.floats...)
 	}
 	if len(sc.decs) > 0 {
+		grew = grew || len(c.decs)+len(sc.decs) > cap(c.decs)
 		c.decs = append(c.decs, sc.decs...)
 	}
 	for _, v := range sc.spans {
-		c.str.add(r.spanBytes(v))
+		if c.str.add(r.spanBytes(v)) {
+			grew = true
+		}
 	}
 	start := uint32(0)
 	for _, end := range sc.str.ends {
-		c.str.add(sc.str.data[start:end])
+		if c.str.add(sc.str.data[start:end]) {
+			grew = true
+		}
 		start = end
 	}
+	return grew
 }
 
 // ws skips whitespace at b[i]; records are mostly compact, so the test
