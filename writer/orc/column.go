@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+	"slices"
 
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -133,6 +134,15 @@ func (c *column) reset(release bool) {
 func (c *column) heldBytes() int {
 	return cap(c.present) + 8*cap(c.ints) + 4*cap(c.nanos) + 8*cap(c.floats) +
 		16*cap(c.decs) + 8*cap(c.rg) + c.str.heldBytes()
+}
+
+// doubled returns s with room for n more elements, at least twice its
+// capacity. A file's column buffers grow from nothing to megabytes, and
+// append's growth (a quarter at a time for large slices) copied each of
+// them about four times over on the way; doubling copies it once, for a
+// capacity that is at most twice what is used (the budget charges it).
+func doubled[S ~[]E, E any](s S, n int) S {
+	return slices.Grow(s, max(n, cap(s), 64))
 }
 
 // int128 is a two's complement 128-bit integer, enough for decimal(38).
@@ -305,7 +315,12 @@ func (s *strCol) hash(b []byte) uint64 {
 // reallocated, so that the writer recomputes what it holds only then.
 func (s *strCol) add(b []byte) (grew bool) {
 	if !s.dictMode {
-		grew = len(s.data)+len(b) > cap(s.data) || len(s.ends) == cap(s.ends)
+		if len(s.data)+len(b) > cap(s.data) {
+			s.data, grew = doubled(s.data, len(b)), true
+		}
+		if len(s.ends) == cap(s.ends) {
+			s.ends, grew = doubled(s.ends, 1), true
+		}
 		s.data = append(s.data, b...)
 		s.ends = append(s.ends, uint32(len(s.data)))
 		return grew
@@ -314,7 +329,9 @@ func (s *strCol) add(b []byte) (grew bool) {
 		s.grow()
 		grew = true
 	}
-	grew = grew || len(s.ids) == cap(s.ids)
+	if len(s.ids) == cap(s.ids) {
+		s.ids, grew = doubled(s.ids, 1), true
+	}
 	mask := uint64(len(s.table) - 1)
 	hash := s.hash(b)
 	tag := hash &^ (1<<32 - 1)
@@ -333,7 +350,12 @@ func (s *strCol) add(b []byte) (grew bool) {
 		h = (h + 1) & mask
 	}
 	id := uint32(s.distinct())
-	grew = grew || len(s.arena)+len(b) > cap(s.arena) || len(s.offs) == cap(s.offs)
+	if len(s.arena)+len(b) > cap(s.arena) {
+		s.arena, grew = doubled(s.arena, len(b)), true
+	}
+	if len(s.offs) == cap(s.offs) {
+		s.offs, grew = doubled(s.offs, 1), true
+	}
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))
 	s.table[h] = tag | uint64(id+1)

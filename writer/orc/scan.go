@@ -218,31 +218,40 @@ func (s *Scanner) clear() {
 // every row, to charge the budget, cost more than the checks here.
 func (c *column) appendFrom(sc *column, r *Scanner) (grew bool) {
 	c.nulls += sc.nulls
-	grew = len(c.present)+len(sc.present) > cap(c.present)
+	if len(c.present)+len(sc.present) > cap(c.present) {
+		c.present, grew = doubled(c.present, len(sc.present)), true
+	}
 	if len(sc.present) == 1 {
 		c.present = append(c.present, sc.present[0])
 	} else {
 		c.present = append(c.present, sc.present...)
 	}
+	if len(c.ints)+len(sc.ints) > cap(c.ints) {
+		c.ints, grew = doubled(c.ints, len(sc.ints)), true
+	}
 	switch len(sc.ints) {
 	case 0:
 	case 1:
-		grew = grew || len(c.ints) == cap(c.ints)
 		c.ints = append(c.ints, sc.ints[0])
 	default:
-		grew = grew || len(c.ints)+len(sc.ints) > cap(c.ints)
 		c.ints = append(c.ints, sc.ints...)
 	}
 	if len(sc.nanos) > 0 {
-		grew = grew || len(c.nanos)+len(sc.nanos) > cap(c.nanos)
+		if len(c.nanos)+len(sc.nanos) > cap(c.nanos) {
+			c.nanos, grew = doubled(c.nanos, len(sc.nanos)), true
+		}
 		c.nanos = append(c.nanos, sc.nanos...)
 	}
 	if len(sc.floats) > 0 {
-		grew = grew || len(c.floats)+len(sc.floats) > cap(c.floats)
+		if len(c.floats)+len(sc.floats) > cap(c.floats) {
+			c.floats, grew = doubled(c.floats, len(sc.floats)), true
+		}
 		c.floats = append(c.floats, sc.floats...)
 	}
 	if len(sc.decs) > 0 {
-		grew = grew || len(c.decs)+len(sc.decs) > cap(c.decs)
+		if len(c.decs)+len(sc.decs) > cap(c.decs) {
+			c.decs, grew = doubled(c.decs, len(sc.decs)), true
+		}
 		c.decs = append(c.decs, sc.decs...)
 	}
 	for _, v := range sc.spans {

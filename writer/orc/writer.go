@@ -325,7 +325,10 @@ func (w *Writer) appendRowLocked(r *Row) error {
 	if r.s.schema != w.schema && r.s.schema.String() != w.schema.String() {
 		return fmt.Errorf("orc: append row: scanned for %s, not the file's %s", r.s.schema, w.schema)
 	}
-	grew := len(w.root.present) == cap(w.root.present)
+	grew := false
+	if len(w.root.present) == cap(w.root.present) {
+		w.root.present, grew = doubled(w.root.present, 1), true
+	}
 	for i, c := range w.cols[1:] {
 		if c.appendFrom(r.s.cols[i+1], r.s) {
 			grew = true
