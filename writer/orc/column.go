@@ -136,13 +136,15 @@ func (c *column) heldBytes() int {
 		16*cap(c.decs) + 8*cap(c.rg) + c.str.heldBytes()
 }
 
-// doubled returns s with room for n more elements, at least twice its
-// capacity. A file's column buffers grow from nothing to megabytes, and
-// append's growth (a quarter at a time for large slices) copied each of
-// them about four times over on the way; doubling copies it once, for a
-// capacity that is at most twice what is used (the budget charges it).
-func doubled[S ~[]E, E any](s S, n int) S {
-	return slices.Grow(s, max(n, cap(s), 64))
+// grown returns s with room for n more elements, and at least half as
+// much again as its capacity. A file's column buffers grow from nothing to
+// megabytes, and append's growth (a quarter at a time for large slices)
+// copied each of them about four times over on the way; growing by half
+// copies it about twice. Doubling would copy once, but the budget charges
+// capacity: measured on an hour of the quickstart's records, doubling
+// held 47% more than append for 2% less CPU than this, which holds 14% more.
+func grown[S ~[]E, E any](s S, n int) S {
+	return slices.Grow(s, max(n, cap(s)/2, 64))
 }
 
 // int128 is a two's complement 128-bit integer, enough for decimal(38).
@@ -316,10 +318,10 @@ func (s *strCol) hash(b []byte) uint64 {
 func (s *strCol) add(b []byte) (grew bool) {
 	if !s.dictMode {
 		if len(s.data)+len(b) > cap(s.data) {
-			s.data, grew = doubled(s.data, len(b)), true
+			s.data, grew = grown(s.data, len(b)), true
 		}
 		if len(s.ends) == cap(s.ends) {
-			s.ends, grew = doubled(s.ends, 1), true
+			s.ends, grew = grown(s.ends, 1), true
 		}
 		s.data = append(s.data, b...)
 		s.ends = append(s.ends, uint32(len(s.data)))
@@ -330,7 +332,7 @@ func (s *strCol) add(b []byte) (grew bool) {
 		grew = true
 	}
 	if len(s.ids) == cap(s.ids) {
-		s.ids, grew = doubled(s.ids, 1), true
+		s.ids, grew = grown(s.ids, 1), true
 	}
 	mask := uint64(len(s.table) - 1)
 	hash := s.hash(b)
@@ -351,10 +353,10 @@ func (s *strCol) add(b []byte) (grew bool) {
 	}
 	id := uint32(s.distinct())
 	if len(s.arena)+len(b) > cap(s.arena) {
-		s.arena, grew = doubled(s.arena, len(b)), true
+		s.arena, grew = grown(s.arena, len(b)), true
 	}
 	if len(s.offs) == cap(s.offs) {
-		s.offs, grew = doubled(s.offs, 1), true
+		s.offs, grew = grown(s.offs, 1), true
 	}
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))

@@ -284,7 +284,7 @@ func (s *Scanner) clear() {
 func (c *column) appendFrom(sc *column, r *Scanner) (grew bool) {
 	c.nulls += sc.nulls
 	if len(c.present)+len(sc.present) > cap(c.present) {
-		c.present, grew = doubled(c.present, len(sc.present)), true
+		c.present, grew = grown(c.present, len(sc.present)), true
 	}
 	if len(sc.present) == 1 {
 		c.present = append(c.present, sc.present[0])
@@ -292,7 +292,7 @@ func (c *column) appendFrom(sc *column, r *Scanner) (grew bool) {
 		c.present = append(c.present, sc.present...)
 	}
 	if len(c.ints)+len(sc.ints) > cap(c.ints) {
-		c.ints, grew = doubled(c.ints, len(sc.ints)), true
+		c.ints, grew = grown(c.ints, len(sc.ints)), true
 	}
 	switch len(sc.ints) {
 	case 0:
@@ -303,19 +303,19 @@ func (c *column) appendFrom(sc *column, r *Scanner) (grew bool) {
 	}
 	if len(sc.nanos) > 0 {
 		if len(c.nanos)+len(sc.nanos) > cap(c.nanos) {
-			c.nanos, grew = doubled(c.nanos, len(sc.nanos)), true
+			c.nanos, grew = grown(c.nanos, len(sc.nanos)), true
 		}
 		c.nanos = append(c.nanos, sc.nanos...)
 	}
 	if len(sc.floats) > 0 {
 		if len(c.floats)+len(sc.floats) > cap(c.floats) {
-			c.floats, grew = doubled(c.floats, len(sc.floats)), true
+			c.floats, grew = grown(c.floats, len(sc.floats)), true
 		}
 		c.floats = append(c.floats, sc.floats...)
 	}
 	if len(sc.decs) > 0 {
 		if len(c.decs)+len(sc.decs) > cap(c.decs) {
-			c.decs, grew = doubled(c.decs, len(sc.decs)), true
+			c.decs, grew = grown(c.decs, len(sc.decs)), true
 		}
 		c.decs = append(c.decs, sc.decs...)
 	}

@@ -37,7 +37,7 @@ func (s *outStream) write(p []byte) {
 			room = len(p)
 		}
 		if len(s.buf)+room > cap(s.buf) {
-			// Doubling, up to the block (see doubled): append's growth
+			// Doubling, up to the block (see grown): append's growth
 			// copied a fresh file's chunks several times on the way.
 			s.buf = slices.Grow(s.buf, min(max(room, cap(s.buf), 64), s.blockSize-len(s.buf)))
 		}
@@ -70,7 +70,7 @@ func (s *outStream) spill() {
 	}
 	// A chunk takes at most its bytes and a header.
 	if n := len(s.buf) + spec.ChunkHeaderSize; len(s.out)+n > cap(s.out) {
-		s.out = doubled(s.out, n)
+		s.out = grown(s.out, n)
 	}
 	var err error
 	if s.out, err = s.codec.AppendChunk(s.out, s.buf); err != nil && s.err == nil {

@@ -327,7 +327,7 @@ func (w *Writer) appendRowLocked(r *Row) error {
 	}
 	grew := false
 	if len(w.root.present) == cap(w.root.present) {
-		w.root.present, grew = doubled(w.root.present, 1), true
+		w.root.present, grew = grown(w.root.present, 1), true
 	}
 	for i, c := range w.cols[1:] {
 		if c.appendFrom(r.s.cols[i+1], r.s) {
