@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+	"slices"
 
 	"github.com/landfall/landfall/writer/orc/spec"
 )
@@ -133,6 +134,17 @@ func (c *column) reset(release bool) {
 func (c *column) heldBytes() int {
 	return cap(c.present) + 8*cap(c.ints) + 4*cap(c.nanos) + 8*cap(c.floats) +
 		16*cap(c.decs) + 8*cap(c.rg) + c.str.heldBytes()
+}
+
+// grown returns s with room for n more elements, and at least half as
+// much again as its capacity. A file's column buffers grow from nothing to
+// megabytes, and append's growth (a quarter at a time for large slices)
+// copied each of them about four times over on the way; growing by half
+// copies it about twice. Doubling would copy once, but the budget charges
+// capacity: measured on an hour of the quickstart's records, doubling
+// held 47% more than append for 2% less CPU than this, which holds 14% more.
+func grown[S ~[]E, E any](s S, n int) S {
+	return slices.Grow(s, max(n, cap(s)/2, 64))
 }
 
 // int128 is a two's complement 128-bit integer, enough for decimal(38).
@@ -301,14 +313,26 @@ func (s *strCol) hash(b []byte) uint64 {
 	return hi ^ lo
 }
 
-func (s *strCol) add(b []byte) {
+// add appends value b. It reports whether a buffer may have been
+// reallocated, so that the writer recomputes what it holds only then.
+func (s *strCol) add(b []byte) (grew bool) {
 	if !s.dictMode {
+		if len(s.data)+len(b) > cap(s.data) {
+			s.data, grew = grown(s.data, len(b)), true
+		}
+		if len(s.ends) == cap(s.ends) {
+			s.ends, grew = grown(s.ends, 1), true
+		}
 		s.data = append(s.data, b...)
 		s.ends = append(s.ends, uint32(len(s.data)))
-		return
+		return grew
 	}
 	if 2*s.distinct() >= len(s.table) {
 		s.grow()
+		grew = true
+	}
+	if len(s.ids) == cap(s.ids) {
+		s.ids, grew = grown(s.ids, 1), true
 	}
 	mask := uint64(len(s.table) - 1)
 	hash := s.hash(b)
@@ -322,16 +346,23 @@ func (s *strCol) add(b []byte) {
 		if e&^(1<<32-1) == tag {
 			if id := uint32(e) - 1; string(s.value(id)) == string(b) {
 				s.ids = append(s.ids, id)
-				return
+				return grew
 			}
 		}
 		h = (h + 1) & mask
 	}
 	id := uint32(s.distinct())
+	if len(s.arena)+len(b) > cap(s.arena) {
+		s.arena, grew = grown(s.arena, len(b)), true
+	}
+	if len(s.offs) == cap(s.offs) {
+		s.offs, grew = grown(s.offs, 1), true
+	}
 	s.arena = append(s.arena, b...)
 	s.offs = append(s.offs, uint32(len(s.arena)))
 	s.table[h] = tag | uint64(id+1)
 	s.ids = append(s.ids, id)
+	return grew
 }
 
 func (s *strCol) grow() {

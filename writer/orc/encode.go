@@ -60,6 +60,7 @@ func (e *stripeEncoder) stream(w *Writer, kind spec.StreamKind, col int) *outStr
 // drops the buffers afterwards (on Close, or when the memory budget forced
 // the flush) instead of keeping them for the next stripe.
 func (w *Writer) flushStripe(release bool) error {
+	w.heldStale = true
 	if w.err != nil {
 		return w.err
 	}
@@ -169,6 +170,7 @@ func (w *Writer) flushStripe(release bool) error {
 }
 
 func (w *Writer) releaseBuffers() {
+	w.heldStale = true
 	for _, c := range w.cols {
 		c.reset(true)
 	}

@@ -1,6 +1,8 @@
 package orc
 
 import (
+	"slices"
+
 	"github.com/landfall/landfall/writer/orc/spec"
 )
 
@@ -34,6 +36,11 @@ func (s *outStream) write(p []byte) {
 		if room > len(p) {
 			room = len(p)
 		}
+		if len(s.buf)+room > cap(s.buf) {
+			// Doubling, up to the block (see grown): append's growth
+			// copied a fresh file's chunks several times on the way.
+			s.buf = slices.Grow(s.buf, min(max(room, cap(s.buf), 64), s.blockSize-len(s.buf)))
+		}
 		s.buf = append(s.buf, p[:room]...)
 		p = p[room:]
 		if len(s.buf) == s.blockSize {
@@ -47,6 +54,9 @@ func (s *outStream) writeByte(c byte) {
 		s.out = append(s.out, c)
 		return
 	}
+	if len(s.buf) == cap(s.buf) {
+		s.buf = slices.Grow(s.buf, min(max(cap(s.buf), 64), s.blockSize-len(s.buf)))
+	}
 	s.buf = append(s.buf, c)
 	if len(s.buf) == s.blockSize {
 		s.spill()
@@ -57,6 +67,10 @@ func (s *outStream) writeByte(c byte) {
 func (s *outStream) spill() {
 	if len(s.buf) == 0 {
 		return
+	}
+	// A chunk takes at most its bytes and a header.
+	if n := len(s.buf) + spec.ChunkHeaderSize; len(s.out)+n > cap(s.out) {
+		s.out = grown(s.out, n)
 	}
 	var err error
 	if s.out, err = s.codec.AppendChunk(s.out, s.buf); err != nil && s.err == nil {

@@ -166,10 +166,14 @@ type Writer struct {
 	// stripe encoding scratch, reused across stripes; nil until the first
 	// and after a flush that released the buffers, so that an open file
 	// doesn't hold its 34 KiB between spills
-	enc      *stripeEncoder
-	closed   bool
-	err      error // sticky: a failed write leaves the file unusable
-	userMeta []spec.UserMetadataItem
+	enc *stripeEncoder
+	// heldStale says the buffers may hold other than what was last
+	// charged: set by whatever can reallocate or drop them, so that an
+	// append that only fills capacity is charged without summing it.
+	heldStale bool
+	closed    bool
+	err       error // sticky: a failed write leaves the file unusable
+	userMeta  []spec.UserMetadataItem
 }
 
 var errClosed = errors.New("orc: writer is closed")
@@ -207,7 +211,7 @@ func newWriter(w io.Writer, schema *Type, o *options, budget *writer.Budget, poo
 		return nil, fmt.Errorf("orc: new writer: %w", err)
 	}
 	pool.put(comp)
-	wr := &Writer{w: w, o: o, schema: schema, pool: pool, bufs: bufs}
+	wr := &Writer{w: w, o: o, schema: schema, pool: pool, bufs: bufs, heldStale: true}
 	if s := bufs.get(); s != nil {
 		wr.root, wr.cols, wr.enc = s.root, s.cols, s.enc
 	} else {
@@ -256,8 +260,11 @@ func (w *Writer) charge(err error) error {
 		// Most appends fit in the buffers' capacity: the charge stays, and
 		// Set's two atomic read-modify-writes on the shared budget (a
 		// contended cache line with many files) are skipped.
-		if h := w.heldBytes(); h != w.acct.Held() {
-			w.acct.Set(h)
+		if w.heldStale {
+			w.heldStale = false
+			if h := w.heldBytes(); h != w.acct.Held() {
+				w.acct.Set(h)
+			}
 		}
 		w.acct.Fit()
 		err = w.err
@@ -318,9 +325,16 @@ func (w *Writer) appendRowLocked(r *Row) error {
 	if r.s.schema != w.schema && r.s.schema.String() != w.schema.String() {
 		return fmt.Errorf("orc: append row: scanned for %s, not the file's %s", r.s.schema, w.schema)
 	}
-	for i, c := range w.cols[1:] {
-		c.appendFrom(r.s.cols[i+1], r.s)
+	grew := false
+	if len(w.root.present) == cap(w.root.present) {
+		w.root.present, grew = grown(w.root.present, 1), true
 	}
+	for i, c := range w.cols[1:] {
+		if c.appendFrom(r.s.cols[i+1], r.s) {
+			grew = true
+		}
+	}
+	w.heldStale = w.heldStale || grew
 	w.root.present = append(w.root.present, true)
 	w.rows++
 	w.stripeRows++
@@ -343,6 +357,7 @@ func truncatedError(err error) string {
 }
 
 func (w *Writer) endRowGroup() {
+	w.heldStale = true
 	first := len(w.root.rg) == 0
 	for _, c := range w.cols {
 		c.rg = append(c.rg, len(c.present))
