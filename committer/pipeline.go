@@ -427,6 +427,11 @@ func (p *Pipeline) load(ctx context.Context) error {
 	}
 	p.log.Info("recovering", "checkpoint", cp.Seq, "pending_files", len(cp.Pending), "queued_commits", len(cp.Commits))
 	if err := p.recover(ctx); err != nil {
+		if errors.Is(err, ErrLostFile) || errors.Is(err, index.ErrNotWritten) {
+			// Most often the configuration, not the warehouse: the state
+			// was written against another one.
+			return fmt.Errorf("%w; if warehouse.uri (%s) changed, point it back at the warehouse logid %s wrote to, or start a new logid", err, p.cfg.Warehouse.URI, p.cfg.LogID)
+		}
 		return err
 	}
 	// Progress reads the queue from other goroutines.

@@ -2,6 +2,8 @@ package committer_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,5 +71,33 @@ func TestGracefulStopLeavesNoDoneCommitQueued(t *testing.T) {
 	}
 	if l := readTable(t, e.dir); l.ByDir[hour10] != 1 {
 		t.Fatalf("hour 10 holds %d records, want 1", l.ByDir[hour10])
+	}
+}
+
+// TestRecoveryOnAnotherWarehouseNamesIt: a checkpoint that promised files
+// and an index entry, recovered by a configuration pointing at another
+// warehouse (they are not there), refuses to start and says which setting
+// to check, rather than only that a file is lost or the index has a gap.
+func TestRecoveryOnAnotherWarehouseNamesIt(t *testing.T) {
+	e := newEnv(t, 1)
+	c := crashAt(committer.FPAfterSave, 1)
+	in := e.start(e.config(nil), opts{failpoint: c.hook})
+	e.produce(20, time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC), time.Second)
+	if err := in.crashed(t, 20*time.Second); !errors.Is(err, committer.ErrCrash) {
+		t.Fatalf("want a crash after the first state write, got %v", err)
+	}
+	if cp := e.checkpoint(); cp == nil || len(cp.IndexPending) == 0 {
+		t.Fatalf("the crashed checkpoint promises no index entry: %+v", cp)
+	}
+	e.dir = t.TempDir()
+	in = e.start(e.config(nil), opts{})
+	err := in.crashed(t, 20*time.Second)
+	if err == nil {
+		in.stop(t)
+		t.Fatal("recovery on another warehouse started")
+	}
+	lost := errors.Is(err, committer.ErrLostFile) || strings.Contains(err.Error(), "is gone")
+	if !lost || !strings.Contains(err.Error(), "warehouse.uri") {
+		t.Fatalf("recovery on another warehouse: %v; want the lost file or entry, and warehouse.uri, named", err)
 	}
 }
