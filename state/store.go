@@ -207,7 +207,7 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 			if err := publishProcess(ctx, cli, layout{base}, lease.ID, *o.process); err != nil {
 				if denied(err) {
 					sess.Close()
-					return nil, fmt.Errorf("%w: acquire ownership of %s (the user needs readwrite on the key range %s/): %v", ErrDenied, logid, base, err)
+					return nil, deniedOwnership(logid, base, err)
 				}
 				// Only `landfall status` reads it: not worth the ownership.
 				o.log.Warn("etcd: could not publish this process for landfall status", "logid", logid, "err", err)
@@ -228,7 +228,7 @@ func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Optio
 		}
 		sess.Close()
 		if denied(err) {
-			return nil, fmt.Errorf("%w: acquire ownership of %s (the user needs readwrite on the key range %s/): %v", ErrDenied, logid, base, err)
+			return nil, deniedOwnership(logid, base, err)
 		}
 		// A standby may wait for hours; its lease can die meanwhile (etcd
 		// restarted, the process paused). Then it waits again, anew.
@@ -386,4 +386,10 @@ func publishProcess(ctx context.Context, cli *clientv3.Client, l layout, lease c
 	defer cancel()
 	_, err = cli.Put(ctx, l.process(lease), string(b), clientv3.WithLease(lease))
 	return err
+}
+
+// deniedOwnership is the error of an etcd user refused a key of logid's
+// ownership (its lock or its process record): which range it needs.
+func deniedOwnership(logid, base string, err error) error {
+	return fmt.Errorf("%w: acquire ownership of %s (the user needs readwrite on the key range %s/): %v", ErrDenied, logid, base, err)
 }
