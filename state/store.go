@@ -64,6 +64,13 @@ type options struct {
 	process *Process
 }
 
+const (
+	defaultTTL     = 10 * time.Second
+	defaultConnect = 2 * time.Minute
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
 // Option configures Open.
 type Option func(*options)
 
@@ -179,14 +186,8 @@ func grant(ctx context.Context, cli *clientv3.Client, ttl int, o options, answer
 // It returns when this process is the owner or ctx is done, and fails
 // with ErrUnreachable when etcd doesn't answer at all (WithConnectTimeout).
 func Open(ctx context.Context, cli *clientv3.Client, logid string, opts ...Option) (*Store, error) {
-	o := options{prefix: "/landfall", ttl: 10 * time.Second, connect: 2 * time.Minute, log: slog.New(slog.DiscardHandler)}
-	for _, f := range opts {
-		f(&o)
-	}
-	ttl := int(o.ttl / time.Second)
-	if ttl < 1 {
-		ttl = 1
-	}
+	o := defaults(opts)
+	ttl := max(int(o.ttl/time.Second), 1)
 	base := path.Join(o.prefix, logid)
 	answered := false
 	for {
