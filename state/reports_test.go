@@ -3,8 +3,12 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,4 +381,360 @@ func FuzzDecodeReport(f *testing.F) {
 			}
 		}
 	})
+}
+
+// reportCluster is a leader and workers of one logid against a real etcd:
+// the workers "consume" the partitions they own in small random ranges
+// and report them; the leader folds and accepts what folds. accepted[p]
+// lists the ranges of p in the order checkpoints made them durable.
+type reportCluster struct {
+	t     *testing.T
+	cli   *clientv3.Client
+	parts []int32
+
+	mu       sync.Mutex
+	accepted map[int32][]OffsetRange
+	gone     int
+}
+
+type reportWorker struct {
+	w      *Worker
+	cancel context.CancelFunc
+	// drain asks for a graceful stop: report nothing more, release each
+	// partition once the leader accepted all of it, then return.
+	drain chan struct{}
+	done  chan struct{}
+	// zombie: the worker no longer plans (reads no membership) and goes
+	// on reporting what it had, like a process paused past its lease.
+	zombie atomic.Bool
+	seq    uint64
+	// refused counts reports refused with ErrNotOwner.
+	refused atomic.Int64
+}
+
+func (c *reportCluster) start(ttl time.Duration) *reportWorker {
+	c.t.Helper()
+	w, err := Join(context.Background(), c.cli, "logs", Process{Host: "test"}, WithLeaseTTL(ttl))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &reportWorker{w: w, cancel: cancel, drain: make(chan struct{}), done: make(chan struct{})}
+	go s.run(ctx, c)
+	return s
+}
+
+// stop drains s and closes it, or fails after d.
+func (s *reportWorker) stop(t *testing.T, d time.Duration) {
+	t.Helper()
+	close(s.drain)
+	select {
+	case <-s.done:
+	case <-time.After(d):
+		s.cancel()
+		<-s.done
+		t.Fatalf("worker %x did not drain in %v: the leader left its reports unaccepted", int64(s.w.Lease()), d)
+	}
+	if err := s.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kill ends s's loop without any stop protocol.
+func (s *reportWorker) kill() {
+	s.cancel()
+	<-s.done
+	s.w.Close()
+}
+
+// durable returns the leader's durable offsets.
+func (c *reportCluster) durable(ctx context.Context) (map[int32]int64, error) {
+	cp, err := Peek(ctx, c.cli, "logs")
+	if err != nil || cp == nil {
+		return map[int32]int64{}, err
+	}
+	return cp.Offsets, nil
+}
+
+func (s *reportWorker) run(ctx context.Context, c *reportCluster) {
+	defer close(s.done)
+	rng := rand.New(rand.NewPCG(uint64(s.w.Lease()), 1))
+	changes := s.w.Changes(ctx)
+	next := map[int32]int64{}
+	releasing := map[int32]bool{}
+	draining := false
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.drain:
+			draining, s.drain = true, nil
+		case <-changes:
+		case <-tick.C:
+		}
+		if !s.zombie.Load() {
+			var pl Plan
+			if draining {
+				for p := range next {
+					pl.Release = append(pl.Release, p)
+				}
+			} else {
+				var err error
+				if pl, err = s.w.Plan(ctx, c.parts); err != nil {
+					if ctx.Err() == nil && !errors.Is(err, ErrNotOwner) {
+						c.t.Errorf("worker %x: plan: %v", int64(s.w.Lease()), err)
+					}
+					continue
+				}
+			}
+			if len(pl.Release) > 0 {
+				durable, err := c.durable(ctx)
+				if err != nil {
+					continue
+				}
+				for _, p := range pl.Release {
+					// Released before the leader accepted all of it, the
+					// next owner would resume from an older offset.
+					if off, ok := next[p]; ok && durable[p] != off {
+						releasing[p] = true
+						continue
+					}
+					if err := s.w.Release(ctx, p); err != nil {
+						if ctx.Err() == nil && !errors.Is(err, ErrNotOwner) {
+							c.t.Errorf("worker %x: %v", int64(s.w.Lease()), err)
+						}
+					}
+					delete(next, p)
+					delete(releasing, p)
+				}
+			}
+			if draining && len(next) == 0 {
+				return
+			}
+			for _, p := range pl.Claim {
+				if ok, err := s.w.Claim(ctx, p); err != nil || !ok {
+					continue
+				}
+				durable, err := c.durable(ctx)
+				if err != nil {
+					// Claimed, not started: release it for a later try.
+					_ = s.w.Release(ctx, p)
+					continue
+				}
+				next[p] = durable[p]
+			}
+		}
+		if draining {
+			continue
+		}
+		// One report of a random range of some of the partitions owned.
+		r := &Report{Ranges: map[int32]OffsetRange{}, MaxEventTime: map[int32]int64{}, Partitions: map[string]PartitionDelta{}}
+		for p, off := range next {
+			if releasing[p] || rng.IntN(3) == 0 {
+				continue
+			}
+			n := 1 + rng.Int64N(4)
+			r.Ranges[p] = OffsetRange{off, off + n}
+			r.MaxEventTime[p] = off + n
+			r.Files = append(r.Files, PendingFile{Staging: fmt.Sprintf("s/%x-%d-%d", int64(s.w.Lease()), p, off), Final: "f", Size: n, Rows: n, Partition: "dt=1"})
+			d := r.Partitions["dt=1"]
+			d.End, d.Files, d.Rows, d.Bytes = 3600_000, d.Files+1, d.Rows+n, d.Bytes+n
+			if d.Offsets == nil {
+				d.Offsets = map[int32][2]int64{}
+			}
+			d.Offsets[p] = [2]int64{off, off + n - 1}
+			r.Partitions["dt=1"] = d
+		}
+		if len(r.Ranges) == 0 {
+			continue
+		}
+		s.seq++
+		r.Seq = s.seq
+		// Not under ctx: a report cut short by the stop would leave its
+		// outcome unknown.
+		tctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s.w.Report(tctx, r)
+		cancel()
+		switch {
+		case err == nil:
+			for p, rg := range r.Ranges {
+				next[p] = rg.To
+			}
+		case errors.Is(err, ErrNotOwner):
+			s.refused.Add(1)
+			// Drop what was lost; the worker may not report it again.
+			for p := range r.Ranges {
+				if s.w.Fence(context.Background(), p) != nil {
+					delete(next, p)
+				}
+			}
+		default:
+			c.t.Errorf("worker %x: %v", int64(s.w.Lease()), err)
+			return
+		}
+	}
+}
+
+// lead folds and accepts reports until stop is closed and none is left.
+func (c *reportCluster) lead(s *Store, stop <-chan struct{}, done chan<- error) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 7))
+	saved, err := s.Load(ctx)
+	if err != nil {
+		done <- err
+		return
+	}
+	if saved == nil {
+		saved = &Checkpoint{Offsets: map[int32]int64{}}
+	}
+	stopping := false
+	for {
+		select {
+		case <-stop:
+			stopping = true
+		default:
+		}
+		rs, err := s.Reports(ctx)
+		if err != nil {
+			done <- err
+			return
+		}
+		if stopping && len(rs) == 0 {
+			done <- nil
+			return
+		}
+		b, err := Encode(saved)
+		if err != nil {
+			done <- err
+			return
+		}
+		next, err := Decode(b)
+		if err != nil {
+			done <- err
+			return
+		}
+		next.Seq++
+		// Pass after pass: a report may fold only after another does.
+		var acc []*Report
+		folded := map[string]bool{}
+		for progress := true; progress && len(acc) < 100; {
+			progress = false
+			for _, r := range rs {
+				if !folded[r.Key()] && len(acc) < 100 && Fold(next, r) == nil {
+					folded[r.Key()] = true
+					acc = append(acc, r)
+					progress = true
+				}
+			}
+		}
+		if len(acc) == 0 {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		// A leader slow to save: the window in which a worker dies.
+		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
+		err = s.SaveAccepting(ctx, next, acc)
+		if errors.Is(err, ErrReportGone) {
+			c.mu.Lock()
+			c.gone++
+			c.mu.Unlock()
+			continue
+		}
+		if err != nil {
+			done <- err
+			return
+		}
+		saved = next
+		c.mu.Lock()
+		for _, r := range acc {
+			for p, rg := range r.Ranges {
+				c.accepted[p] = append(c.accepted[p], rg)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// TestReportsAcceptedExactlyOnce: three workers report what they consume
+// to a leader that folds and accepts; one dies by lease expiry while it
+// goes on reporting (a zombie), one by revocation, one joins. After a
+// graceful stop, every partition's accepted ranges cover [0, its final
+// offset) once each, in order, and the checkpoint's offsets are their
+// ends: no report of a partition lost was accepted, none of a dead worker
+// was accepted after it died, none was lost.
+func TestReportsAcceptedExactlyOnce(t *testing.T) {
+	_, cli := embedded(t)
+	c := &reportCluster{t: t, cli: cli, accepted: map[int32][]OffsetRange{}}
+	for p := range int32(8) {
+		c.parts = append(c.parts, p)
+	}
+	leader, err := Open(context.Background(), cli, "logs", WithLeaseTTL(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	stop, led := make(chan struct{}), make(chan error, 1)
+	go c.lead(leader, stop, led)
+
+	const ttl = 2 * time.Second
+	a, y, z := c.start(ttl), c.start(ttl), c.start(ttl)
+	time.Sleep(1500 * time.Millisecond)
+
+	// z stops renewing its lease and goes on reporting until etcd expires
+	// it; y's lease is revoked; d joins.
+	z.zombie.Store(true)
+	z.w.Abandon()
+	if _, err := cli.Revoke(context.Background(), y.w.Lease()); err != nil {
+		t.Fatal(err)
+	}
+	d := c.start(ttl)
+	time.Sleep(ttl + 2*time.Second)
+	y.kill()
+	z.kill()
+
+	a.stop(t, 5*time.Second)
+	d.stop(t, 5*time.Second)
+	close(stop)
+	select {
+	case err := <-led:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		rs, _ := leader.Reports(context.Background())
+		t.Fatalf("the leader did not accept everything: %d reports left", len(rs))
+	}
+
+	cp, err := leader.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	for _, p := range c.parts {
+		at := int64(0)
+		for i, rg := range c.accepted[p] {
+			if rg.From != at {
+				t.Fatalf("partition %d: accepted range %d is %v, expected it to start at %d: a repeat or a gap", p, i, rg, at)
+			}
+			at = rg.To
+		}
+		if at == 0 {
+			t.Errorf("partition %d: nothing accepted", p)
+		}
+		if cp.Offsets[p] != at {
+			t.Errorf("partition %d: checkpoint at %d, accepted ranges end at %d", p, cp.Offsets[p], at)
+		}
+		total += len(c.accepted[p])
+	}
+	if len(cp.Offsets) != len(c.parts) {
+		t.Errorf("checkpoint offsets %v, want the %d partitions", cp.Offsets, len(c.parts))
+	}
+	if z.refused.Load() == 0 {
+		t.Error("the zombie never tried to report after its lease expired: the test proves nothing about it")
+	}
+	t.Logf("%d ranges accepted in %d checkpoints, %d saves refused for a report gone, %d reports of the zombie refused", total, cp.Seq, c.gone, z.refused.Load())
 }
