@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -397,7 +398,9 @@ type reportCluster struct {
 
 	mu       sync.Mutex
 	accepted map[int32][]OffsetRange
-	gone     int
+	// keys are the accepted reports' keys.
+	keys []string
+	gone int
 }
 
 type reportWorker struct {
@@ -652,6 +655,7 @@ func (c *reportCluster) lead(s *Store, stop <-chan struct{}, done chan<- error) 
 		saved = next
 		c.mu.Lock()
 		for _, r := range acc {
+			c.keys = append(c.keys, r.Key())
 			for p, rg := range r.Ranges {
 				c.accepted[p] = append(c.accepted[p], rg)
 			}
@@ -735,6 +739,38 @@ func TestReportsAcceptedExactlyOnce(t *testing.T) {
 	}
 	if len(cp.Offsets) != len(c.parts) {
 		t.Errorf("checkpoint offsets %v, want the %d partitions", cp.Offsets, len(c.parts))
+	}
+	// Independently of Fold: every accepted report was deleted by the
+	// transaction that wrote a checkpoint head, not before it by its
+	// lease (accepted after it vanished).
+	heads, deleted := map[int64]bool{}, map[string]int64{}
+	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now, err := cli.Get(wctx, "/landfall/logs/checkpoint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for resp := range cli.Watch(wctx, "/landfall/logs/", clientv3.WithPrefix(), clientv3.WithRev(1)) {
+		if err := resp.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range resp.Events {
+			k := string(ev.Kv.Key)
+			switch {
+			case k == "/landfall/logs/checkpoint" && ev.Type == mvccpb.PUT:
+				heads[ev.Kv.ModRevision] = true
+			case strings.HasPrefix(k, "/landfall/logs/report/") && ev.Type == mvccpb.DELETE:
+				deleted[k] = ev.Kv.ModRevision
+			}
+		}
+		if len(resp.Events) > 0 && resp.Events[len(resp.Events)-1].Kv.ModRevision >= now.Header.Revision {
+			break
+		}
+	}
+	for _, k := range c.keys {
+		if !heads[deleted[k]] {
+			t.Fatalf("report %s was accepted, yet deleted at revision %d, where no checkpoint was written: it vanished before", k, deleted[k])
+		}
 	}
 	if z.refused.Load() == 0 {
 		t.Error("the zombie never tried to report after its lease expired: the test proves nothing about it")
