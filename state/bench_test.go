@@ -7,7 +7,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // BenchmarkFencedWrite measures one write fenced by a worker's claims on
@@ -92,15 +91,6 @@ func BenchmarkSave(b *testing.B) {
 }
 
 func benchEtcd(b *testing.B) *clientv3.Client {
-	e, err := StartEmbedded(b.TempDir(), 0, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(e.Close)
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.URL()}, Logger: zap.NewNop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cli.Close() })
+	_, cli := embedded(b)
 	return cli
 }

@@ -263,7 +263,7 @@ func TestFenceRefusesAfterTakeover(t *testing.T) {
 func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 // embedded starts an etcd server for one test and a client of it.
-func embedded(t *testing.T) (*Embedded, *clientv3.Client) {
+func embedded(t testing.TB) (*Embedded, *clientv3.Client) {
 	t.Helper()
 	e, err := StartEmbedded(t.TempDir(), 0, 0)
 	if err != nil {
